@@ -1,0 +1,286 @@
+"""Robot configuration: YAML in ``config/`` -> validated, typed objects.
+
+The file is validated once, at load. Every error names the file and the key, so a typo in a
+robot config is found before anything talks to a robot.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+ControllerKind = Literal["forward_command_controller", "joint_trajectory_controller"]
+CONTROLLER_KINDS: tuple[str, ...] = ("forward_command_controller", "joint_trajectory_controller")
+INTERFACES: tuple[str, ...] = ("position", "velocity")
+ALIGNMENTS: tuple[str, ...] = ("intrinsics", "center_crop")
+
+
+class ConfigError(ValueError):
+    """A robot config that can't be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    """One ros2_control controller that drives one part of the sim controller (arm, gripper)."""
+
+    part: str
+    name: str
+    kind: ControllerKind
+    interface: str
+    joints: tuple[str, ...]
+    """ROS joint names in the order of the controller's ``joints`` parameter."""
+
+    @property
+    def command_topic(self) -> str:
+        suffix = "commands" if self.kind == "forward_command_controller" else "joint_trajectory"
+        return f"{self.name}/{suffix}"
+
+
+@dataclass(frozen=True)
+class CameraTopics:
+    """Where a sim camera's real counterpart publishes, and how to map it onto the sim camera."""
+
+    name: str
+    image_topic: str
+    info_topic: str
+    depth_topic: str | None = None
+    alignment: str = "intrinsics"
+    max_age: float = 0.5
+    cam2world: tuple[tuple[float, ...], ...] | None = None
+    """4x4 camera-to-world pose (OpenCV axes); None means the sim camera's own pose."""
+
+
+@dataclass(frozen=True)
+class ResetConfig:
+    max_joint_speed: float = 0.5
+    """rad/s (m/s for prismatic joints): the fastest any joint moves while resetting."""
+    tolerance: float = 0.02
+    settle_timeout: float = 10.0
+    """s to wait, after the planned motion time, for every joint to be within tolerance."""
+
+
+@dataclass(frozen=True)
+class RobotConfig:
+    path: Path
+    robot_uid: str
+    namespace: str
+    joint_states_topic: str
+    joint_states_max_age: float
+    input_timeout: float
+    joints: dict[str, str]
+    """sim joint name -> ROS joint name."""
+    controllers: dict[str, ControllerConfig]
+    reset: ResetConfig = field(default_factory=ResetConfig)
+    cameras: dict[str, CameraTopics] = field(default_factory=dict)
+    task_topics: dict[str, str] = field(default_factory=dict)
+    """info key -> std_msgs/Bool topic that reports it from the real world (e.g. success)."""
+
+    def ros_joint(self, sim_joint: str) -> str:
+        return self.joints.get(sim_joint, sim_joint)
+
+    def controlled_joints(self) -> list[str]:
+        """ROS names of every joint some controller commands."""
+        return [j for c in self.controllers.values() for j in c.joints]
+
+
+def default_config_path(name: str) -> Path:
+    """The shipped config ``<name>.yaml``: from a wheel (``_config/``), a checkout or an
+    editable install (``config/``), or a colcon install (``share/maniskill_real/config``)."""
+    package = Path(__file__).resolve().parent
+    candidates = [package / "_config", package.parent / "config"]
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        candidates.append(Path(get_package_share_directory("maniskill_real")) / "config")
+    except Exception:  # noqa: BLE001 - no ament index outside a ROS install
+        pass
+    for folder in candidates:
+        if (folder / f"{name}.yaml").is_file():
+            return folder / f"{name}.yaml"
+    raise FileNotFoundError(
+        f"no shipped robot config '{name}.yaml' in {', '.join(str(c) for c in candidates)}"
+    )
+
+
+def load_robot_config(path_or_name: str | Path) -> RobotConfig:
+    """Load and validate a robot config: a path to a YAML file, or the name of a shipped one."""
+    path = Path(path_or_name)
+    if path.suffix not in (".yaml", ".yml"):
+        path = default_config_path(str(path_or_name))
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"{path}: can't read robot config: {e.strerror}") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    return _Validator(path).robot(raw)
+
+
+class _Validator:
+    """Walks the YAML tree, keeping the key path so every error can name it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, why: str) -> ConfigError:
+        return ConfigError(f"{self.path}: key '{key}': {why}")
+
+    def mapping(self, value: Any, key: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a mapping, got {type(value).__name__}")
+        return value
+
+    def string(self, value: Any, key: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.fail(key, f"expected a non-empty string, got {value!r}")
+        return value
+
+    def positive(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, f"expected a number, got {value!r}")
+        if not math.isfinite(value) or value <= 0:
+            raise self.fail(key, f"expected a finite number > 0, got {value!r}")
+        return float(value)
+
+    def choice(self, value: Any, key: str, choices: tuple[str, ...]) -> str:
+        if value not in choices:
+            raise self.fail(key, f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def known_keys(self, raw: dict[str, Any], key: str, allowed: set[str]) -> None:
+        unknown = sorted(set(raw) - allowed)
+        if unknown:
+            where = f"{key}." if key else ""
+            raise self.fail(
+                f"{where}{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(allowed))})"
+            )
+
+    def robot(self, raw: Any) -> RobotConfig:
+        if raw is None:
+            raise ConfigError(f"{self.path}: the file is empty")
+        raw = self.mapping(raw, "<top level>")
+        self.known_keys(
+            raw,
+            "",
+            {
+                "robot_uid",
+                "namespace",
+                "joint_states",
+                "joints",
+                "controllers",
+                "reset",
+                "cameras",
+                "task_topics",
+            },
+        )
+        for required in ("robot_uid", "controllers"):
+            if required not in raw:
+                raise self.fail(required, "missing")
+        js = self.mapping(raw.get("joint_states", {}), "joint_states")
+        self.known_keys(js, "joint_states", {"topic", "max_age", "timeout"})
+        joints_raw = self.mapping(raw.get("joints", {}) or {}, "joints")
+        joints = {
+            self.string(k, "joints"): self.string(v, f"joints.{k}") for k, v in joints_raw.items()
+        }
+        controllers_raw = self.mapping(raw["controllers"], "controllers")
+        if not controllers_raw:
+            raise self.fail("controllers", "needs at least one controller")
+        controllers = {
+            part: self.controller(part, spec, f"controllers.{part}")
+            for part, spec in controllers_raw.items()
+        }
+        seen: dict[str, str] = {}
+        for c in controllers.values():
+            for j in c.joints:
+                if j in seen:
+                    raise self.fail(
+                        f"controllers.{c.part}.joints",
+                        f"joint '{j}' is already commanded by controllers.{seen[j]}",
+                    )
+                seen[j] = c.part
+        return RobotConfig(
+            path=self.path,
+            robot_uid=self.string(raw["robot_uid"], "robot_uid"),
+            namespace=str(raw.get("namespace", "") or ""),
+            joint_states_topic=self.string(js.get("topic", "/joint_states"), "joint_states.topic"),
+            joint_states_max_age=self.positive(js.get("max_age", 0.25), "joint_states.max_age"),
+            input_timeout=self.positive(js.get("timeout", 5.0), "joint_states.timeout"),
+            joints=joints,
+            controllers=controllers,
+            reset=self.reset(raw.get("reset", {}) or {}),
+            cameras={
+                name: self.camera(name, spec, f"cameras.{name}")
+                for name, spec in self.mapping(raw.get("cameras", {}) or {}, "cameras").items()
+            },
+            task_topics={
+                self.string(k, "task_topics"): self.string(v, f"task_topics.{k}")
+                for k, v in self.mapping(raw.get("task_topics", {}) or {}, "task_topics").items()
+            },
+        )
+
+    def controller(self, part: str, spec: Any, key: str) -> ControllerConfig:
+        spec = self.mapping(spec, key)
+        self.known_keys(spec, key, {"name", "kind", "interface", "joints"})
+        joints = spec.get("joints")
+        if not isinstance(joints, list) or not joints:
+            raise self.fail(f"{key}.joints", "expected a non-empty list of ROS joint names")
+        kind = self.choice(spec.get("kind"), f"{key}.kind", CONTROLLER_KINDS)
+        interface = self.choice(spec.get("interface", "position"), f"{key}.interface", INTERFACES)
+        if kind == "joint_trajectory_controller" and interface != "position":
+            raise self.fail(f"{key}.interface", "joint_trajectory_controller streams positions")
+        return ControllerConfig(
+            part=part,
+            name=self.string(spec.get("name"), f"{key}.name"),
+            kind=kind,  # type: ignore[arg-type]
+            interface=interface,
+            joints=tuple(self.string(j, f"{key}.joints") for j in joints),
+        )
+
+    def reset(self, raw: Any) -> ResetConfig:
+        raw = self.mapping(raw, "reset")
+        self.known_keys(raw, "reset", {"max_joint_speed", "tolerance", "settle_timeout"})
+        d = ResetConfig()
+        return ResetConfig(
+            max_joint_speed=self.positive(
+                raw.get("max_joint_speed", d.max_joint_speed), "reset.max_joint_speed"
+            ),
+            tolerance=self.positive(raw.get("tolerance", d.tolerance), "reset.tolerance"),
+            settle_timeout=self.positive(
+                raw.get("settle_timeout", d.settle_timeout), "reset.settle_timeout"
+            ),
+        )
+
+    def camera(self, name: str, spec: Any, key: str) -> CameraTopics:
+        spec = self.mapping(spec, key)
+        self.known_keys(
+            spec,
+            key,
+            {"image_topic", "info_topic", "depth_topic", "alignment", "max_age", "cam2world"},
+        )
+        cam2world = spec.get("cam2world")
+        if cam2world is not None:
+            ok = (
+                isinstance(cam2world, list)
+                and len(cam2world) == 4
+                and all(isinstance(r, list) and len(r) == 4 for r in cam2world)
+                and all(isinstance(v, int | float) for r in cam2world for v in r)
+            )
+            if not ok:
+                raise self.fail(f"{key}.cam2world", "expected a 4x4 list of numbers")
+            cam2world = tuple(tuple(float(v) for v in r) for r in cam2world)
+        depth = spec.get("depth_topic")
+        return CameraTopics(
+            name=name,
+            image_topic=self.string(spec.get("image_topic"), f"{key}.image_topic"),
+            info_topic=self.string(spec.get("info_topic"), f"{key}.info_topic"),
+            depth_topic=None if depth is None else self.string(depth, f"{key}.depth_topic"),
+            alignment=self.choice(
+                spec.get("alignment", "intrinsics"), f"{key}.alignment", ALIGNMENTS
+            ),
+            max_age=self.positive(spec.get("max_age", 0.5), f"{key}.max_age"),
+            cam2world=cam2world,
+        )

@@ -1,0 +1,80 @@
+"""The one place a command leaves the package: one publish helper per ros2_control controller kind.
+
+``forward_command_controller`` takes ``Float64MultiArray`` on ``<ctrl>/commands`` in the
+controller's ``joints`` order; ``joint_trajectory_controller`` takes ``JointTrajectory`` on
+``<ctrl>/joint_trajectory`` (a zero header stamp means "start now"). A future safety layer wraps
+``ControllerCommand.send``; nothing else publishes commands.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from builtin_interfaces.msg import Duration
+from std_msgs.msg import Float64MultiArray
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+from maniskill_real.config import ControllerConfig
+from maniskill_real.ros.node import RosNode
+
+
+def duration_msg(seconds: float) -> Duration:
+    ns = int(round(seconds * 1e9))
+    return Duration(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+
+
+def duration_to_s(d: Duration) -> float:
+    return d.sec + d.nanosec * 1e-9
+
+
+class ControllerCommand:
+    """Publishes targets for one controller, in that controller's joint order."""
+
+    def __init__(self, ros: RosNode, controller: ControllerConfig) -> None:
+        self.controller = controller
+        self.is_trajectory = controller.kind == "joint_trajectory_controller"
+        msg_type = JointTrajectory if self.is_trajectory else Float64MultiArray
+        self.topic = controller.command_topic
+        self._pub = ros.publisher(msg_type, self.topic)
+        self.sent = 0
+
+    def send(self, targets: np.ndarray, time_from_start: float) -> None:
+        """Command ``targets`` (controller joint order) to be reached ``time_from_start`` from now.
+
+        A forward command controller applies targets at once, so ``time_from_start`` only
+        shapes trajectories. Non-finite targets are refused here, before anything is published.
+        """
+        targets = np.asarray(targets, dtype=np.float64)
+        if targets.shape != (len(self.controller.joints),):
+            raise ValueError(
+                f"{self.topic}: expected {len(self.controller.joints)} targets, "
+                f"got shape {targets.shape}"
+            )
+        if not np.all(np.isfinite(targets)):
+            raise ValueError(f"{self.topic}: refusing to publish non-finite targets {targets}")
+        if self.is_trajectory:
+            msg = JointTrajectory(
+                joint_names=list(self.controller.joints),
+                points=[
+                    JointTrajectoryPoint(
+                        positions=targets.tolist(), time_from_start=duration_msg(time_from_start)
+                    )
+                ],
+            )
+        else:
+            msg = Float64MultiArray(data=targets.tolist())
+        self._pub.publish(msg)
+        self.sent += 1
+
+    def hold(self, current: np.ndarray) -> None:
+        """Make the controller hold position: an empty trajectory for JTC, the current pose for
+        a position forward controller, zero for a velocity one."""
+        if self.is_trajectory:
+            self._pub.publish(JointTrajectory())
+        elif self.controller.interface == "velocity":
+            self._pub.publish(Float64MultiArray(data=[0.0] * len(self.controller.joints)))
+        else:
+            self.send(current, 0.0)
+
+    @property
+    def subscriber_count(self) -> int:
+        return self._pub.get_subscription_count()

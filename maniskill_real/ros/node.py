@@ -1,0 +1,174 @@
+"""rclpy plumbing shared by RealEnv's agent and the mock/sim robots.
+
+One ``RosNode`` owns its own rclpy context, one node and one single-threaded executor spinning
+on a background thread (MultiThreadedExecutor is slow on small machines). Subscriptions keep
+only the newest message (depth 1: a deeper queue makes "latest" stale) with its stamp and its
+arrival time, so the caller can report ages and refuse stale inputs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+)
+
+from maniskill_real.errors import TopicTimeoutError
+
+# Best effort matches both reliable publishers (joint_state_broadcaster) and sensor-data
+# publishers (camera drivers); depth 1 keeps "latest" fresh.
+LATEST_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+    reliability=ReliabilityPolicy.BEST_EFFORT,
+    durability=DurabilityPolicy.VOLATILE,
+)
+# What ros2_control controllers subscribe with (SystemDefaultsQoS is reliable).
+COMMAND_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
+# What the robots publish states and images with: reliable, like joint_state_broadcaster.
+STATE_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
+
+MsgT = TypeVar("MsgT")
+
+
+def stamp_to_ns(stamp: Any) -> int:
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+class Latest(Generic[MsgT]):
+    """The newest message on one topic, with its header stamp and its arrival time."""
+
+    def __init__(self, topic: str, clock_ns: Callable[[], int]) -> None:
+        self.topic = topic
+        self._clock_ns = clock_ns
+        self._cond = threading.Condition()
+        self._msg: MsgT | None = None
+        self._stamp_ns = 0
+        self._received_ns = 0
+        self.count = 0
+
+    def _on_msg(self, msg: MsgT) -> None:
+        header = getattr(msg, "header", None)
+        now = self._clock_ns()
+        with self._cond:
+            self._msg = msg
+            self._stamp_ns = stamp_to_ns(header.stamp) if header is not None else now
+            self._received_ns = now
+            self.count += 1
+            self._cond.notify_all()
+
+    def get(self) -> tuple[MsgT | None, int]:
+        """(message, header stamp in ns of the ROS clock); (None, 0) before the first one."""
+        with self._cond:
+            return self._msg, self._stamp_ns
+
+    def age(self) -> float:
+        """Seconds between the message's header stamp and now (ROS clock); inf before any."""
+        with self._cond:
+            if self._msg is None:
+                return float("inf")
+            return (self._clock_ns() - self._stamp_ns) * 1e-9
+
+    def wait(self, timeout: float, after_count: int = 0) -> MsgT:
+        """Block until more than ``after_count`` messages arrived, or raise TopicTimeoutError."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.count <= after_count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TopicTimeoutError(self.topic, timeout)
+                self._cond.wait(left)
+            assert self._msg is not None
+            return self._msg
+
+
+class RosNode:
+    """A node with its own context, spun by one background thread until ``close()``."""
+
+    def __init__(
+        self,
+        name: str,
+        namespace: str = "",
+        parameter_overrides: list[Any] | None = None,
+        cli_args: list[str] | None = None,
+    ) -> None:
+        self.context = Context()
+        rclpy.init(args=cli_args, context=self.context)
+        self.node = Node(
+            name,
+            namespace=namespace,
+            context=self.context,
+            parameter_overrides=parameter_overrides or [],
+            automatically_declare_parameters_from_overrides=False,
+        )
+        self._executor = SingleThreadedExecutor(context=self.context)
+        self._executor.add_node(self.node)
+        self._thread = threading.Thread(target=self._spin, name=f"{name}-executor", daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        try:
+            self._executor.spin()
+        except ExternalShutdownException:
+            pass
+
+    def now_ns(self) -> int:
+        """ROS time (follows /clock when use_sim_time is set)."""
+        return self.node.get_clock().now().nanoseconds
+
+    def latest(
+        self, msg_type: type[MsgT], topic: str, qos: QoSProfile = LATEST_QOS
+    ) -> Latest[MsgT]:
+        latest: Latest[MsgT] = Latest(topic, self.now_ns)
+        self.node.create_subscription(msg_type, topic, latest._on_msg, qos)
+        return latest
+
+    def publisher(self, msg_type: type, topic: str, qos: QoSProfile = COMMAND_QOS) -> Any:
+        return self.node.create_publisher(msg_type, topic, qos)
+
+    def subscribe(
+        self,
+        msg_type: type,
+        topic: str,
+        callback: Callable[[Any], None],
+        qos: QoSProfile = COMMAND_QOS,
+    ) -> Any:
+        return self.node.create_subscription(msg_type, topic, callback, qos)
+
+    def wait_for_subscribers(self, publisher: Any, timeout: float) -> bool:
+        """Let discovery finish, so the first command is not sent into the void."""
+        deadline = time.monotonic() + timeout
+        while publisher.get_subscription_count() == 0:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def close(self) -> None:
+        if not self.context.ok():
+            return
+        self._executor.shutdown()
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
+        self._thread.join(timeout=2.0)
