@@ -28,6 +28,7 @@ from trajectory_msgs.msg import JointTrajectory
 from maniskill_real.config import ControllerConfig, RobotConfig
 from maniskill_real.ros.commands import duration_to_s
 from maniskill_real.ros.node import STATE_QOS, RosNode
+from maniskill_real.ros.stamps import time_msg
 
 
 @dataclass
@@ -198,8 +199,7 @@ class ControlSurface:
         """Publish in ``order`` (indices into joint_names); ros2_control guarantees no order."""
         order = np.arange(len(self.joint_names)) if order is None else order
         msg = JointState()
-        msg.header.stamp.sec = stamp_ns // 1_000_000_000
-        msg.header.stamp.nanosec = stamp_ns % 1_000_000_000
+        msg.header.stamp = time_msg(stamp_ns)
         msg.name = [self.joint_names[i] for i in order]
         msg.position = np.asarray(position, dtype=np.float64)[order].tolist()
         msg.velocity = np.asarray(velocity, dtype=np.float64)[order].tolist()

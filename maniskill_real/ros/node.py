@@ -25,6 +25,7 @@ from rclpy.qos import (
 )
 
 from maniskill_real.errors import TopicTimeoutError
+from maniskill_real.ros.stamps import stamp_to_ns
 
 # Best effort matches both reliable publishers (joint_state_broadcaster) and sensor-data
 # publishers (camera drivers); depth 1 keeps "latest" fresh.
@@ -50,10 +51,6 @@ STATE_QOS = QoSProfile(
 )
 
 MsgT = TypeVar("MsgT")
-
-
-def stamp_to_ns(stamp: Any) -> int:
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
 class Latest(Generic[MsgT]):
@@ -164,6 +161,43 @@ class RosNode:
                 return False
             time.sleep(0.01)
         return True
+
+    def call(self, srv_type: type, service: str, request: Any, timeout: float) -> Any:
+        """Call a service from any thread but the executor's; raise on timeout."""
+        client = self.node.create_client(srv_type, service)
+        try:
+            if not client.wait_for_service(timeout_sec=timeout):
+                raise TopicTimeoutError(service, timeout)
+            future = client.call_async(request)
+            done = threading.Event()
+            future.add_done_callback(lambda _: done.set())
+            if not done.wait(timeout):
+                raise TopicTimeoutError(service, timeout)
+            return future.result()
+        finally:
+            self.node.destroy_client(client)
+
+    def trigger(self, service: str, timeout: float) -> None:
+        """Call a std_srvs/Trigger service; raise RuntimeError with its message on failure."""
+        from std_srvs.srv import Trigger
+
+        response = self.call(Trigger, service, Trigger.Request(), timeout)
+        if not response.success:
+            raise RuntimeError(f"{service} failed: {response.message}")
+
+    def set_parameter(self, node: str, name: str, value: int | float | str, timeout: float) -> None:
+        """Set another node's parameter through its set_parameters service."""
+        from rcl_interfaces.srv import SetParameters
+        from rclpy.parameter import Parameter
+
+        request = SetParameters.Request(
+            parameters=[Parameter(name, value=value).to_parameter_msg()]
+        )
+        response = self.call(SetParameters, f"{node}/set_parameters", request, timeout)
+        if not response.results[0].successful:
+            raise RuntimeError(
+                f"{node}: setting {name}={value} failed: {response.results[0].reason}"
+            )
 
     def close(self) -> None:
         if not self.context.ok():

@@ -1,0 +1,326 @@
+"""The ROS 2 robot agent: ManiSkill's ``BaseRealAgent`` contract over ros2_control topics.
+
+Readings are sampled once per control tick into a ``Snapshot`` (joint states in sim order,
+aligned camera frames, their stamps and ages), so one observation never mixes inputs read at
+different moments. Kinematics (TCP pose, IK for end-effector control) come from the sim twin:
+``BaseRealAgent.__getattr__`` falls through to the sim agent, which RealEnv keeps synced to
+the real joint positions.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from mani_skill.agents.base_real_agent import BaseRealAgent
+from sensor_msgs.msg import CameraInfo, Image, JointState
+from std_msgs.msg import Bool
+
+from maniskill_real.align.camera import CameraAligner, sensor_params, sim_intrinsics
+from maniskill_real.align.joints import JointMap
+from maniskill_real.config import RobotConfig, load_robot_config
+from maniskill_real.errors import ResetError, StaleInputError
+from maniskill_real.ros.commands import ControllerCommand
+from maniskill_real.ros.image import (
+    depth_from_image,
+    intrinsics_from_camera_info,
+    rgb_from_image,
+)
+from maniskill_real.ros.node import Latest, RosNode
+
+if TYPE_CHECKING:
+    from mani_skill.envs.sapien_env import BaseEnv
+
+RESET_COMMAND_RATE = 50.0  # Hz, for parts reset through forward command controllers
+
+
+@dataclass
+class Snapshot:
+    """Every input of one observation, read at one moment."""
+
+    qpos: np.ndarray
+    qvel: np.ndarray
+    stamps_ns: dict[str, int] = field(default_factory=dict)
+    ages: dict[str, float] = field(default_factory=dict)
+    sensor_data: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+
+
+class _Camera:
+    """One sim camera's real topics, aligned to the sim camera once CameraInfo arrives."""
+
+    def __init__(self, ros: RosNode, config, sim_camera_config, rgb: bool, depth: bool) -> None:
+        self.config = config
+        self.sim_config = sim_camera_config
+        self.info: Latest[CameraInfo] = ros.latest(CameraInfo, config.info_topic)
+        self.rgb: Latest[Image] | None = ros.latest(Image, config.image_topic) if rgb else None
+        self.depth: Latest[Image] | None = None
+        if depth:
+            if config.depth_topic is None:
+                raise ValueError(
+                    f"the sim env observes depth from camera '{config.name}', but the robot "
+                    f"config has no cameras.{config.name}.depth_topic"
+                )
+            self.depth = ros.latest(Image, config.depth_topic)
+        self.aligner: CameraAligner | None = None
+
+    def streams(self) -> list[Latest]:
+        return [s for s in (self.rgb, self.depth) if s is not None]
+
+    def aligner_for(self, info: CameraInfo) -> CameraAligner:
+        real = intrinsics_from_camera_info(info)
+        if self.aligner is None or self.aligner.real != real:
+            self.aligner = CameraAligner(
+                real, sim_intrinsics(self.sim_config), self.config.alignment, self.config.name
+            )
+        return self.aligner
+
+
+class ROS2Agent(BaseRealAgent):
+    """A robot reached through ros2_control controllers, /joint_states and camera topics."""
+
+    def __init__(self, config: RobotConfig | str | Path = "panda", node_name: str = "real_env"):
+        super().__init__()
+        self.config = config if isinstance(config, RobotConfig) else load_robot_config(config)
+        self.node_name = node_name
+        self.ros: RosNode | None = None
+        self.joint_map: JointMap | None = None
+        self.snapshot: Snapshot | None = None
+        self.command_horizon = 0.05
+        """s: time_from_start of streamed trajectory points (RealEnv sets one control period)."""
+        self._cameras: dict[str, _Camera] = {}
+        self._sim_env: BaseEnv | None = None
+
+    # -- wiring ---------------------------------------------------------------------------
+    def bind(self, sim_env: BaseEnv) -> None:
+        """Check the config against the sim robot and remember what the sim observes.
+
+        Raises before any ROS entity exists, so a bad config never reaches the robot.
+        """
+        self._sim_env = sim_env
+        self._sim_agent = sim_env.agent
+        sim_joints = [j.name for j in sim_env.agent.robot.active_joints]
+        self.joint_map = JointMap(self.config, sim_joints)
+        uncommanded = set(self.joint_map.ros_joints) - set(self.config.controlled_joints())
+        if uncommanded:
+            raise ValueError(
+                f"{self.config.path}: key 'controllers': no controller commands joint(s) "
+                f"{', '.join(sorted(uncommanded))} of the sim robot"
+            )
+
+    def start(self) -> None:
+        """Create the node, subscriptions and publishers. Publishes nothing."""
+        if self._sim_env is None:
+            raise RuntimeError("ROS2Agent.bind(sim_env) must run before start()")
+        cfg = self.config
+        self.ros = RosNode(self.node_name, namespace=cfg.namespace)
+        self.joint_states: Latest[JointState] = self.ros.latest(JointState, cfg.joint_states_topic)
+        self.commands = {
+            part: ControllerCommand(self.ros, ctrl) for part, ctrl in cfg.controllers.items()
+        }
+        visual = self._sim_env.obs_mode_struct.visual
+        for name in self._sensor_names():
+            if name not in cfg.cameras:
+                raise ValueError(
+                    f"{cfg.path}: key 'cameras': the sim env observes camera '{name}', "
+                    f"which has no entry (configured: {', '.join(cfg.cameras) or 'none'})"
+                )
+            self._cameras[name] = _Camera(
+                self.ros,
+                cfg.cameras[name],
+                self._sim_env._sensor_configs[name],
+                rgb=visual.rgb,
+                depth=visual.depth,
+            )
+        self.task = {key: self.ros.latest(Bool, topic) for key, topic in cfg.task_topics.items()}
+
+    def _sensor_names(self) -> list[str]:
+        """Cameras whose frames the sim env's observations contain."""
+        assert self._sim_env is not None
+        visual = self._sim_env.obs_mode_struct.visual
+        if not (visual.rgb or visual.depth):
+            return []
+        return list(self._sim_env._sensor_configs)
+
+    def stop(self) -> None:
+        """Leave every controller holding its current position, then leave the graph."""
+        if self.ros is None:
+            return
+        msg, _ = self.joint_states.get()
+        if msg is not None:
+            qpos = self._qpos_from(msg)
+            for part, command in self.commands.items():
+                command.hold(self.joint_map.to_controller(part, qpos))
+            time.sleep(0.1)  # let the hold reach the controllers before the node goes
+        self.ros.close()
+        self.ros = None
+
+    # -- inputs ---------------------------------------------------------------------------
+    def inputs(self) -> list[Latest]:
+        streams = [self.joint_states]
+        for cam in self._cameras.values():
+            streams += [cam.info, *cam.streams()]
+        return streams + list(self.task.values())
+
+    def wait_for_inputs(self, timeout: float | None = None) -> None:
+        """Block until every input has published once; name the first silent topic."""
+        timeout = self.config.input_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        for latest in self.inputs():
+            latest.wait(max(0.0, deadline - time.monotonic()) if latest.count == 0 else 0.0)
+        msg, _ = self.joint_states.get()
+        self.joint_map.joint_states_index(msg.name)  # raises JointMismatchError, naming joints
+
+    def _qpos_from(self, msg: JointState) -> np.ndarray:
+        idx = self.joint_map.joint_states_index(msg.name)
+        return np.asarray(msg.position, dtype=np.float64)[idx]
+
+    def sample(self) -> Snapshot:
+        """Read every input now; raise StaleInputError for one older than its max age."""
+        cfg = self.config
+        msg, stamp = self.joint_states.get()
+        age = self.joint_states.age()
+        if msg is None or age > cfg.joint_states_max_age:
+            raise StaleInputError(self.joint_states.topic, age, cfg.joint_states_max_age)
+        idx = self.joint_map.joint_states_index(msg.name)
+        qvel = np.asarray(msg.velocity, dtype=np.float64)
+        snap = Snapshot(
+            qpos=np.asarray(msg.position, dtype=np.float64)[idx],
+            qvel=qvel[idx] if qvel.size else np.zeros(len(idx)),
+            stamps_ns={"joint_states": stamp},
+            ages={"joint_states": age},
+        )
+        for name, cam in self._cameras.items():
+            info, _ = cam.info.get()
+            data: dict[str, torch.Tensor] = {}
+            for kind, stream in (("rgb", cam.rgb), ("depth", cam.depth)):
+                if stream is None:
+                    continue
+                image, stamp = stream.get()
+                age = stream.age()
+                if image is None or info is None or age > cam.config.max_age:
+                    raise StaleInputError(stream.topic, age, cam.config.max_age)
+                aligner = cam.aligner_for(info)
+                frame = (
+                    aligner.align_rgb(rgb_from_image(image))
+                    if kind == "rgb"
+                    else aligner.align_depth(depth_from_image(image))
+                )
+                data[kind] = torch.from_numpy(frame).unsqueeze(0)
+                snap.stamps_ns[f"{name}/{kind}"] = stamp
+                snap.ages[f"{name}/{kind}"] = age
+            snap.sensor_data[name] = data
+        self.snapshot = snap
+        return snap
+
+    def task_state(self) -> dict[str, bool]:
+        """The newest real-world task booleans (e.g. success) from the configured topics."""
+        out = {}
+        for key, latest in self.task.items():
+            msg, _ = latest.get()
+            if msg is not None:
+                out[key] = bool(msg.data)
+        return out
+
+    # -- BaseRealAgent contract -----------------------------------------------------------
+    def get_qpos(self) -> torch.Tensor:
+        return torch.from_numpy(self._snap().qpos).float().unsqueeze(0)
+
+    def get_qvel(self) -> torch.Tensor:
+        return torch.from_numpy(self._snap().qvel).float().unsqueeze(0)
+
+    def _snap(self) -> Snapshot:
+        if self.snapshot is None:
+            raise RuntimeError("no readings yet: RealEnv.reset() samples the first ones")
+        return self.snapshot
+
+    def capture_sensor_data(self, sensor_names: list[str] | None = None) -> None:
+        """Frames are captured by ``sample()`` at the control tick; nothing to trigger."""
+
+    def get_sensor_data(self, sensor_names: list[str] | None = None) -> dict:
+        data = self._snap().sensor_data
+        return {n: data[n] for n in (sensor_names or list(data))}
+
+    def get_sensor_params(self, sensor_names: list[str] | None = None) -> dict:
+        """Intrinsics of the aligned images; extrinsics from the config, else the sim camera's."""
+        assert self._sim_env is not None
+        names = sensor_names or list(self._cameras)
+        sim_params = self._sim_env.get_sensor_params()
+        out = {}
+        for name in names:
+            cam = self._cameras[name]
+            if cam.config.cam2world is None:
+                out[name] = sim_params[name]
+                continue
+            assert cam.aligner is not None
+            params = sensor_params(cam.aligner.intrinsic_cv, np.array(cam.config.cam2world))
+            out[name] = {k: torch.from_numpy(v).unsqueeze(0) for k, v in params.items()}
+        return out
+
+    def set_target_qpos(self, qpos: Any) -> None:
+        """Send position targets (sim joint order) to every position-interface controller."""
+        self._send(qpos, "position")
+
+    def set_target_qvel(self, qvel: Any) -> None:
+        """Send velocity targets (sim joint order) to every velocity-interface controller."""
+        self._send(qvel, "velocity")
+
+    def _send(self, values: Any, interface: str) -> None:
+        values = np.asarray(torch.as_tensor(values).cpu(), dtype=np.float64).reshape(-1)
+        parts = [p for p, c in self.config.controllers.items() if c.interface == interface]
+        # Convert every part before publishing any, so a bad value sends nothing at all.
+        per_part = {p: self.joint_map.to_controller(p, values) for p in parts}
+        bad = [p for p, v in per_part.items() if not np.all(np.isfinite(v))]
+        if bad:
+            raise ValueError(f"non-finite {interface} targets for {', '.join(bad)}; sent nothing")
+        for part, targets in per_part.items():
+            self.commands[part].send(targets, self.command_horizon)
+
+    def reset(self, qpos: Any) -> None:
+        """Move to ``qpos`` (sim order) at no more than reset.max_joint_speed, then wait until
+        every joint is within reset.tolerance, or raise ResetError naming the worst joint."""
+        cfg = self.config.reset
+        target = np.asarray(torch.as_tensor(qpos).cpu(), dtype=np.float64).reshape(-1)
+        self.wait_for_inputs()
+        start = self._qpos_from(self.joint_states.get()[0])
+        duration = max(float(np.max(np.abs(target - start))) / cfg.max_joint_speed, 0.1)
+        ramped = []
+        for part, command in self.commands.items():
+            goal = self.joint_map.to_controller(part, target)
+            if command.is_trajectory:
+                command.send(goal, duration)
+            else:
+                ramped.append(part)
+        velocity = [p for p in ramped if self.commands[p].controller.interface == "velocity"]
+        positional = [p for p in ramped if p not in velocity]
+        t0 = time.monotonic()
+        deadline = t0 + duration + cfg.settle_timeout
+        try:
+            while True:
+                s = min(1.0, (time.monotonic() - t0) / duration)
+                current = self._qpos_from(self.joint_states.get()[0])
+                for part in positional:
+                    self._send_part(part, start + s * (target - start))
+                for part in velocity:  # a speed-limited P loop for velocity controllers
+                    speed = cfg.max_joint_speed
+                    self._send_part(part, np.clip(5.0 * (target - current), -speed, speed))
+                error = np.abs(current - target)
+                if s >= 1.0 and np.all(error <= cfg.tolerance):
+                    return
+                if time.monotonic() > deadline:
+                    worst = int(np.argmax(error))
+                    raise ResetError(
+                        f"reset did not converge within {duration + cfg.settle_timeout:.1f} s: "
+                        f"joint {self.joint_map.ros_joints[worst]} is {error[worst]:.4f} from "
+                        f"its target (tolerance {cfg.tolerance})"
+                    )
+                time.sleep(1.0 / RESET_COMMAND_RATE)
+        finally:
+            for part in velocity:
+                self._send_part(part, np.zeros_like(target))
+
+    def _send_part(self, part: str, sim_values: np.ndarray) -> None:
+        self.commands[part].send(self.joint_map.to_controller(part, sim_values), 0.0)

@@ -1,0 +1,73 @@
+"""Control-tick timing: absolute deadlines (no drift), counted overruns, percentile stats."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+import numpy as np
+
+
+class TickClock:
+    """Ticks at ``t0 + k * dt`` on the monotonic clock, so waiting never accumulates drift.
+
+    An overrun (the caller reaches tick k+1 only after it has passed) is counted, and the
+    schedule re-anchors on now instead of bursting to catch up: a robot must not receive
+    several commands back to back because one step was slow.
+    """
+
+    def __init__(
+        self,
+        dt: float,
+        now: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.dt = dt
+        self._now = now
+        self._sleep = sleep
+        self.overruns = 0
+        self.ticks = 0
+        self._t0 = now()
+        self._k = 0
+
+    def restart(self) -> None:
+        """Tick 0 is now (after a reset)."""
+        self._t0 = self._now()
+        self._k = 0
+
+    def wait_next(self) -> tuple[bool, float]:
+        """Sleep until the next tick. Returns (overran, lateness in seconds)."""
+        self._k += 1
+        self.ticks += 1
+        deadline = self._t0 + self._k * self.dt
+        late = self._now() - deadline
+        if late > 0:
+            self.overruns += 1
+            self._t0, self._k = self._now(), 0
+            return True, late
+        self._sleep(-late)
+        return False, 0.0
+
+    def elapsed(self) -> float:
+        return self._now() - self._t0
+
+
+class Stats:
+    """Named series of samples with percentiles, for the summaries tools print."""
+
+    def __init__(self) -> None:
+        self.series: dict[str, list[float]] = defaultdict(list)
+
+    def add(self, name: str, value: float) -> None:
+        self.series[name].append(float(value))
+
+    def percentile(self, name: str, q: float) -> float:
+        values = self.series.get(name)
+        return float(np.percentile(values, q)) if values else float("nan")
+
+    def summary(self, name: str) -> str:
+        return (
+            f"p50 {self.percentile(name, 50) * 1e3:.1f} ms, "
+            f"p99 {self.percentile(name, 99) * 1e3:.1f} ms"
+        )
