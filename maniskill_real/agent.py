@@ -179,6 +179,8 @@ class ROS2Agent(BaseRealAgent):
             latest.wait(max(0.0, deadline - time.monotonic()) if latest.count == 0 else 0.0)
         msg, _ = self.joint_states.get()
         self.joint_map.joint_states_index(msg.name)  # raises JointMismatchError, naming joints
+        for cam in self._cameras.values():
+            cam.aligner_for(cam.info.get()[0])  # raises CameraFovError before anything moves
 
     def _qpos_from(self, msg: JointState) -> np.ndarray:
         idx = self.joint_map.joint_states_index(msg.name)

@@ -117,7 +117,21 @@ def load_robot_config(path_or_name: str | Path) -> RobotConfig:
         raise ConfigError(f"{path}: can't read robot config: {e.strerror}") from e
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {e}") from e
-    return _Validator(path).robot(raw)
+    return _Validator(path).robot(_with_base(path, raw))
+
+
+def _with_base(path: Path, raw: Any) -> Any:
+    """``base: other.yaml`` (relative to this file): start from that config, override keys."""
+    if not isinstance(raw, dict) or "base" not in raw:
+        return raw
+    base_path = path.parent / str(raw["base"])
+    try:
+        base = yaml.safe_load(base_path.read_text())
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"{path}: key 'base': can't load {base_path}: {e}") from e
+    merged = {**_with_base(base_path, base), **raw}
+    del merged["base"]
+    return merged
 
 
 class _Validator:

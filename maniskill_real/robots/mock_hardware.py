@@ -38,7 +38,7 @@ PARAMETERS: dict[str, object] = {
     "camera_rate": 15.0,
     "camera_width": 640,
     "camera_height": 480,
-    "camera_fov": 1.2,
+    "camera_fov": 1.75,  # rad, vertical: wider than PickCube's 90 deg camera
 }
 
 

@@ -188,6 +188,16 @@ class ControlSurface:
                 apply(now)
             return self.current_targets(now), self._velocity.copy(), self._is_velocity.copy()
 
+    def reset(self, positions: np.ndarray) -> None:
+        """Hold ``positions`` from now on and forget every pending command and trajectory, so
+        that after a scene reset the drives don't pull the robot back to its old targets."""
+        with self._lock:
+            self._pending.clear()
+            self._segments = []
+            self._position = np.asarray(positions, dtype=np.float64).copy()
+            self._velocity[:] = 0.0
+            self._is_velocity[:] = False
+
     def publish_joint_states(
         self,
         stamp_ns: int,

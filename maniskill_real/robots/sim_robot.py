@@ -1,0 +1,428 @@
+"""ManiSkill-in-the-loop robot: a ManiSkill env's physics and cameras behind the same ros2_control
+topics as a real robot, so that RealEnv and its tools run against it unchanged.
+
+A real robot executes what its ros2_control controllers command, not what ManiSkill's controller
+would compute, so neither ``env.step`` nor ManiSkill's controller is used here: the
+:class:`ControlSurface` turns the command topics into joint targets, which go straight into the
+PhysX joint drives before every ``scene.step()``. ``control_mode`` only makes ManiSkill configure
+the drives (stiffness, damping, force limits) exactly as in the policy's sim env: the robot's
+"firmware gains".
+
+Physics runs on the main thread in real time at the env's ``sim_freq``: sim time is
+``start + n / sim_freq``, and a loop that falls behind steps without sleeping until it has caught
+up (with ``use_sim_time`` it just runs slower, since everyone follows ``/clock``). Cameras render
+from the same scene in a worker thread: the physics thread only snapshots the poses and submits
+the render (well under a millisecond), and SAPIEN releases the GIL while it waits for the
+renderer, so a 60 ms render does not hold physics back.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import mani_skill.envs  # noqa: F401 - registers the ManiSkill envs with gymnasium
+import numpy as np
+import torch
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rclpy.parameter import Parameter
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Bool
+from std_srvs.srv import Trigger
+
+from maniskill_real.align.camera import Intrinsics, sim_intrinsics
+from maniskill_real.config import CameraTopics, load_robot_config
+from maniskill_real.robots.surface import ControlSurface
+from maniskill_real.ros.image import camera_info_from_intrinsics, numpy_to_image
+from maniskill_real.ros.node import STATE_QOS, RosNode
+from maniskill_real.ros.stamps import time_msg
+
+# Fixed for the life of the process: name -> (default, description).
+STATIC_PARAMETERS: dict[str, tuple[Any, str]] = {
+    "robot_config": ("panda", "robot config: a YAML path or the name of a shipped one"),
+    "env_id": ("PickCube-v1", "ManiSkill env whose scene is simulated"),
+    "robot_uid": ("panda", "ManiSkill robot uid"),
+    "control_mode": (
+        "pd_joint_delta_pos",
+        "the policy env's control mode; only sets the joint drives' gains",
+    ),
+    "joint_state_rate": (100.0, "Hz at which /joint_states is published"),
+    "camera_width": (640, "px: the real camera's image width"),
+    "camera_height": (480, "px: the real camera's image height"),
+    "camera_fov": (0.0, "rad: the real camera's vertical FOV; 0 means each sim camera's + 0.2"),
+    "publish_depth": (True, "publish 16UC1 depth in mm on each camera's depth_topic"),
+}
+# Settable while running: fault and realism knobs, and the seed ~/reset_scene uses.
+RUNTIME_PARAMETERS: dict[str, tuple[Any, str]] = {
+    "seed": (0, "seed of the scene that ~/reset_scene restores"),
+    "command_delay": (0.0, "s that every command waits before it takes effect"),
+    "joint_state_noise": (0.0, "rad: std of gaussian noise on published joint positions"),
+    "camera_rate": (10.0, "Hz: the most camera frames per second"),
+    "drop_topics": (Parameter.Type.STRING_ARRAY, "topics to stop publishing"),
+}
+DEFAULT_FOV_MARGIN = 0.2
+"""rad the real camera's vertical FOV exceeds the sim camera's unless ``camera_fov`` is set."""
+
+
+@dataclass(frozen=True)
+class SimCamera:
+    """One sim camera standing in for a real one: its topics, intrinsics and publishers."""
+
+    topics: CameraTopics
+    intrinsics: Intrinsics
+    image_pub: Any
+    info_pub: Any
+    depth_pub: Any | None
+
+    @property
+    def frame_id(self) -> str:
+        return f"{self.topics.name}_optical_frame"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class SimRobot:
+    """The env, the control surface and the publishers; :meth:`run` is the physics loop."""
+
+    def __init__(self, ros: RosNode, stop: threading.Event) -> None:
+        self.ros = ros
+        self.stop = stop
+        node = ros.node
+        self.log = node.get_logger()
+        for name, (default, text) in (STATIC_PARAMETERS | RUNTIME_PARAMETERS).items():
+            node.declare_parameter(
+                name,
+                default,
+                ParameterDescriptor(
+                    description=text,
+                    read_only=name in STATIC_PARAMETERS,
+                    # so that `ros2 param set ... camera_rate 2` is not refused as an integer
+                    dynamic_typing=isinstance(default, float),
+                ),
+            )
+        p = {name: node.get_parameter(name).value for name in STATIC_PARAMETERS}
+        self.use_sim_time = bool(node.get_parameter("use_sim_time").value)
+        if not (_is_number(p["joint_state_rate"]) and p["joint_state_rate"] > 0):
+            raise ValueError(f"joint_state_rate must be > 0 Hz, got {p['joint_state_rate']!r}")
+        self.config = load_robot_config(p["robot_config"])
+        if self.config.robot_uid != p["robot_uid"]:
+            self.log.warning(
+                f"robot config {self.config.path} is for '{self.config.robot_uid}', "
+                f"simulating '{p['robot_uid']}'"
+            )
+        self.seed = int(node.get_parameter("seed").value)
+
+        env_kwargs = dict(
+            robot_uids=p["robot_uid"],
+            sim_backend="physx_cpu",
+            obs_mode="none",  # nothing renders on reset; cameras render here, on their own clock
+            control_mode=p["control_mode"],
+            num_envs=1,
+        )
+        real_cameras = self._real_cameras(p, env_kwargs)
+        self.env = gym.make(
+            p["env_id"],
+            sensor_configs={
+                name: dict(width=i.width, height=i.height, fov=fov, intrinsic=None)
+                for name, (i, fov) in real_cameras.items()
+            },
+            **env_kwargs,
+        )
+        self.unwrapped = self.env.unwrapped
+        self.sim_freq = int(self.unwrapped.sim_freq)
+        self.steps_per_control = self.sim_freq // int(self.unwrapped.control_freq)
+        self.env.reset(seed=self.seed)
+        self._bind()
+
+        self.joint_names = [self.config.ros_joint(n) for n in self._sim_joint_names]
+        self._now_s = 0.0
+        """Sim time in s: the surface's clock, set by :meth:`run` as physics advances."""
+        self.surface = ControlSurface(
+            ros, self.config, self.joint_names, self._art.get_qpos(), lambda: self._now_s
+        )
+        self._apply_runtime({n: node.get_parameter(n).value for n in RUNTIME_PARAMETERS})
+        self._drive_targets = (self._art.get_qpos(), np.zeros(len(self.joint_names)))
+        self._js_topic = node.resolve_topic_name(self.config.joint_states_topic)
+        self._js_period_ns = int(1e9 / float(p["joint_state_rate"]))
+        self._clock_pub = ros.publisher(Clock, "/clock", STATE_QOS)
+        self._task_pubs: dict[str, Any] = {}
+        self._rng = np.random.default_rng()
+
+        depth = bool(p["publish_depth"])
+        self.cameras = [
+            SimCamera(
+                topics=self.config.cameras[name],
+                intrinsics=intr,
+                image_pub=ros.publisher(Image, self.config.cameras[name].image_topic, STATE_QOS),
+                info_pub=ros.publisher(CameraInfo, self.config.cameras[name].info_topic, STATE_QOS),
+                depth_pub=ros.publisher(Image, self.config.cameras[name].depth_topic, STATE_QOS)
+                if depth and self.config.cameras[name].depth_topic
+                else None,
+            )
+            for name, (intr, _) in real_cameras.items()
+        ]
+        self._frames: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._render_idle = threading.Event()
+        self._render_idle.set()
+        self._render_thread = threading.Thread(target=self._render_loop, name="sim_robot-render")
+        self._render_thread.start()
+
+        self._resets: queue.SimpleQueue[tuple[int, threading.Event]] = queue.SimpleQueue()
+        node.create_service(Trigger, "~/reset_scene", self._on_reset_scene)
+        node.add_on_set_parameters_callback(self._validate)
+        node.add_post_set_parameters_callback(
+            lambda params: self._apply_runtime({q.name: q.value for q in params})
+        )
+        self.late_steps = 0
+        self.max_lag = 0.0
+        self.frames_published = 0
+
+    def _real_cameras(
+        self, p: dict[str, Any], env_kwargs: dict[str, Any]
+    ) -> dict[str, tuple[Intrinsics, float]]:
+        """The real camera (intrinsics, vertical FOV) replacing every sim camera that the robot
+        config names and the env has; a throwaway env tells the sim cameras' own FOVs."""
+        if not self.config.cameras:
+            return {}
+        probe = gym.make(p["env_id"], **env_kwargs)
+        sim_cameras = {name: s.config for name, s in probe.unwrapped.scene.sensors.items()}
+        probe.close()
+        for name in sorted(set(self.config.cameras) - set(sim_cameras)):
+            self.log.warning(f"{p['env_id']} has no camera '{name}' (has {sorted(sim_cameras)})")
+        width, height = int(p["camera_width"]), int(p["camera_height"])
+        cameras = {}
+        for name in self.config.cameras.keys() & sim_cameras.keys():
+            sim_fov = sim_intrinsics(sim_cameras[name]).fov_y
+            fov = float(p["camera_fov"]) or sim_fov + DEFAULT_FOV_MARGIN
+            K = Intrinsics.from_fov(width, height, fov).K
+            cameras[name] = (Intrinsics(width, height, K, np.zeros(5), "plumb_bob"), fov)
+        return cameras
+
+    def _bind(self) -> None:
+        """Look up the PhysX objects and drive gains again: a reset may rebuild the scene."""
+        robot = self.unwrapped.agent.robot
+        self._sim_joint_names = [j.name for j in robot.get_active_joints()]
+        # The PhysX articulation under ManiSkill's batched wrapper (num_envs=1): its numpy API
+        # costs microseconds per call, the wrapper's torch API tens of them.
+        self._art = robot._objs[0]
+        self._joints = self._art.get_active_joints()
+        self._stiffness = np.array([j.stiffness for j in self._joints])
+        self._damping = np.array([j.damping for j in self._joints])
+        self._force_limit = np.array([j.force_limit for j in self._joints])
+
+    # -- parameters (executor thread) -----------------------------------------------------
+    def _validate(self, params: list[Parameter]) -> SetParametersResult:
+        for q in params:
+            if q.name in ("command_delay", "joint_state_noise") and not (
+                _is_number(q.value) and q.value >= 0
+            ):
+                return SetParametersResult(successful=False, reason=f"{q.name} must be >= 0")
+            if q.name == "camera_rate" and not (_is_number(q.value) and q.value > 0):
+                return SetParametersResult(successful=False, reason="camera_rate must be > 0 Hz")
+        return SetParametersResult(successful=True)
+
+    def _apply_runtime(self, values: dict[str, Any]) -> None:
+        if "seed" in values:
+            self.seed = int(values["seed"])
+        if "command_delay" in values:
+            self.surface.command_delay = float(values["command_delay"])
+        if "joint_state_noise" in values:
+            self.joint_state_noise = float(values["joint_state_noise"])
+        if "camera_rate" in values:
+            self.camera_period_ns = int(1e9 / float(values["camera_rate"]))
+        if "drop_topics" in values:
+            topics = values["drop_topics"] or []
+            self.dropped = frozenset(self.ros.node.resolve_topic_name(t) for t in topics)
+
+    def _publish(self, pub: Any, msg: Any) -> None:
+        if pub.topic_name not in self.dropped:
+            pub.publish(msg)
+
+    # -- scene reset ------------------------------------------------------------------------
+    def _on_reset_scene(
+        self, request: Trigger.Request, response: Trigger.Response
+    ) -> Trigger.Response:
+        """Hand the reset to the physics thread, which owns the env, and wait for it."""
+        seed, done = self.seed, threading.Event()
+        self._resets.put((seed, done))
+        response.success = done.wait(timeout=10.0)
+        response.message = (
+            f"scene reset with seed {seed}"
+            if response.success
+            else "the physics loop did not reset the scene within 10 s"
+        )
+        return response
+
+    def _serve_resets(self) -> None:
+        while not self._resets.empty():
+            seed, done = self._resets.get()
+            self._render_idle.wait()  # the renderer reads the scene the reset rebuilds
+            self.env.reset(seed=seed)
+            self._bind()
+            qpos = self._art.get_qpos()
+            self.surface.reset(qpos)
+            self._drive_targets = (qpos, np.zeros(len(qpos)))
+            self.log.info(f"scene reset with seed {seed}")
+            done.set()
+
+    # -- physics (main thread) ----------------------------------------------------------------
+    def run(self) -> None:
+        """Step physics in real time until ``stop`` is set."""
+        period = 1.0 / self.sim_freq
+        control_period = period * self.steps_per_control
+        start_ns = 0 if self.use_sim_time else time.time_ns()
+        self._now_s = start_ns * 1e-9
+        next_js_ns = next_frame_ns = start_ns
+        n = 0
+        t0 = anchor = time.monotonic()
+        while not self.stop.is_set():
+            self._serve_resets()
+            lag = time.monotonic() - (anchor + n * period)
+            if lag < 0:
+                self.stop.wait(-lag)
+                continue
+            if lag > period:
+                self.late_steps += 1
+                self.max_lag = max(self.max_lag, lag)
+                if self.use_sim_time:
+                    anchor += lag  # no catch-up: sim time runs slower, /clock says so
+                elif lag > control_period:
+                    self.log.warning(
+                        f"physics is {lag * 1e3:.0f} ms behind real time; catching up",
+                        throttle_duration_sec=5.0,
+                    )
+            if n % self.steps_per_control == 0:
+                self.unwrapped._before_control_step()
+            self._step(self._now_s)
+            n += 1
+            t_ns = start_ns + n * 1_000_000_000 // self.sim_freq
+            self._now_s = t_ns * 1e-9
+            self._publish(self._clock_pub, Clock(clock=time_msg(t_ns)))
+            if n % self.steps_per_control == 0:
+                self.unwrapped._after_control_step()
+                self._publish_task_state()
+            if t_ns >= next_js_ns:
+                self._publish_joint_states(t_ns)
+                next_js_ns = max(next_js_ns + self._js_period_ns, t_ns)
+            if self.cameras and t_ns >= next_frame_ns and self._render_idle.is_set():
+                self._start_frame(t_ns)
+                next_frame_ns = t_ns + self.camera_period_ns
+        wall = time.monotonic() - t0
+        self.log.info(
+            f"ran {n * period:.1f} s of sim time in {wall:.1f} s (real-time factor "
+            f"{n * period / max(wall, 1e-9):.3f}); {self.late_steps} steps started more than "
+            f"one step late (max {self.max_lag * 1e3:.1f} ms); {self.frames_published} camera "
+            f"frames ({self.frames_published / max(wall, 1e-9):.1f} fps)"
+        )
+
+    def _step(self, now: float) -> None:
+        """One physics step, as ``BaseEnv._step_action`` takes it minus ManiSkill's controller
+        (``agent.before_simulation_step`` only advances that controller)."""
+        position, velocity, is_velocity = self.surface.targets(now)
+        # A velocity-commanded joint gets no position error: its drive tracks velocity alone.
+        position = np.where(is_velocity, self._art.get_qpos(), position)
+        for joint, p, v in zip(self._joints, position, velocity, strict=True):
+            joint.set_drive_target(p)
+            joint.set_drive_velocity_target(v)
+        self._drive_targets = (position, velocity)
+        self.unwrapped._before_simulation_step()
+        self.unwrapped.scene.step()
+        self.unwrapped._after_simulation_step()
+
+    def _publish_joint_states(self, stamp_ns: int) -> None:
+        """Positions (plus the configured noise), velocities, and as effort the force each
+        PD drive exerts (SAPIEN's qf holds only externally applied forces, zero here)."""
+        if self._js_topic in self.dropped:
+            return
+        qpos, qvel = self._art.get_qpos(), self._art.get_qvel()
+        target_pos, target_vel = self._drive_targets
+        effort = np.clip(
+            self._stiffness * (target_pos - qpos) + self._damping * (target_vel - qvel),
+            -self._force_limit,
+            self._force_limit,
+        )
+        if self.joint_state_noise > 0:
+            qpos = qpos + self._rng.normal(0.0, self.joint_state_noise, qpos.shape)
+        self.surface.publish_joint_states(stamp_ns, qpos, qvel, effort)
+
+    def _publish_task_state(self) -> None:
+        """Every boolean that the env's ``evaluate()`` reports, on ``~/task/<key>``."""
+        for key, value in self.unwrapped.evaluate().items():
+            if not (isinstance(value, torch.Tensor) and value.dtype == torch.bool):
+                continue
+            if key not in self._task_pubs:
+                self._task_pubs[key] = self.ros.publisher(Bool, f"~/task/{key}", STATE_QOS)
+            self._publish(self._task_pubs[key], Bool(data=bool(value.reshape(-1)[0])))
+
+    # -- cameras ----------------------------------------------------------------------------
+    def _start_frame(self, stamp_ns: int) -> None:
+        """Snapshot the scene into the renderer and submit the renders; the worker waits."""
+        self._render_idle.clear()
+        for obj in self.unwrapped._hidden_objects:  # e.g. goal markers: not seen by cameras
+            obj.hide_visual()
+        self.unwrapped.scene.update_render(update_sensors=True, update_human_render_cameras=False)
+        for cam in self.cameras:
+            self.unwrapped.scene.sensors[cam.topics.name].capture()
+        self._frames.put(stamp_ns)
+
+    def _render_loop(self) -> None:
+        while (stamp_ns := self._frames.get()) is not None:
+            try:
+                self._publish_frame(stamp_ns)
+            finally:
+                self._render_idle.set()
+
+    def _publish_frame(self, stamp_ns: int) -> None:
+        stamp = time_msg(stamp_ns)
+        for cam in self.cameras:
+            obs = self.unwrapped.scene.sensors[cam.topics.name].get_obs(
+                rgb=True, depth=cam.depth_pub is not None, position=False, segmentation=False
+            )
+            rgb = obs["rgb"][0].numpy()
+            self._publish(cam.image_pub, numpy_to_image(rgb, "rgb8", stamp, cam.frame_id))
+            info = camera_info_from_intrinsics(cam.intrinsics, stamp, cam.frame_id)
+            self._publish(cam.info_pub, info)
+            if cam.depth_pub is not None:
+                # ManiSkill's depth: int16 mm along the optical axis, 0 where nothing was hit.
+                depth_mm = obs["depth"][0, ..., 0].numpy().clip(0).astype(np.uint16)
+                depth = numpy_to_image(depth_mm, "16UC1", stamp, cam.frame_id)
+                self._publish(cam.depth_pub, depth)
+        self.frames_published += 1
+
+    def close(self) -> None:
+        self._frames.put(None)
+        self._render_thread.join()
+        self.env.close()
+
+
+def main(args: list[str] | None = None) -> None:
+    ros = RosNode("sim_robot", cli_args=sys.argv if args is None else args)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        robot = SimRobot(ros, stop)
+        ros.node.get_logger().info(
+            f"simulating {robot.env.spec.id} at {robot.sim_freq} Hz: joints "
+            f"{robot.joint_names}, cameras {[c.topics.name for c in robot.cameras]}"
+        )
+        try:
+            robot.run()
+        finally:
+            robot.close()
+    finally:
+        ros.close()
+
+
+if __name__ == "__main__":
+    main()

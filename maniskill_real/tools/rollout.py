@@ -1,0 +1,116 @@
+"""The same action sequence two ways: pure ManiSkill, and RealEnv -> ROS -> robot.
+
+What a sim-to-real user asks first is whether the robot moves as the simulator did for the same
+actions. These functions record both rollouts and the numbers that answer it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+
+from maniskill_real.align.timing import Stats
+
+
+@dataclass
+class Rollout:
+    qpos: list[np.ndarray] = field(default_factory=list)
+    """Observed joint positions after each step (sim joint order)."""
+    tcp: list[np.ndarray] = field(default_factory=list)
+    targets: list[np.ndarray] = field(default_factory=list)
+    """Drive targets the controller computed at each step."""
+    grasped: bool = False
+    success: bool = False
+    stats: Stats = field(default_factory=Stats)
+    frames: list[np.ndarray] = field(default_factory=list)
+    wall_s: float = 0.0
+    overruns: int = 0
+
+
+def _record(rollout: Rollout, base, info: dict) -> None:
+    robot = base.agent.robot
+    rollout.qpos.append(robot.get_qpos()[0].numpy().astype(np.float64))
+    rollout.tcp.append(base.agent.tcp.pose.p[0].numpy().astype(np.float64))
+    rollout.grasped = bool(info.get("is_grasped", [False])[0])
+    rollout.success = bool(info.get("success", [False])[0])
+
+
+def pure_rollout(
+    env_id: str, control_mode: str, seed: int, actions: Sequence[np.ndarray]
+) -> Rollout:
+    """Replay ``actions`` in a fresh pure-sim env."""
+    env = gym.make(env_id, obs_mode="state", control_mode=control_mode, sim_backend="physx_cpu")
+    try:
+        env.reset(seed=seed)
+        base = env.unwrapped
+        out = Rollout()
+        for action in actions:
+            _, _, _, _, info = env.step(action)
+            out.targets.append(base.agent.robot.get_drive_targets()[0].numpy().astype(np.float64))
+            _record(out, base, info)
+        return out
+    finally:
+        env.close()
+
+
+def real_rollout(
+    env,
+    seed: int,
+    actions: Sequence[np.ndarray],
+    on_step: Callable[[int, dict], None] | None = None,
+    frame_every: int = 0,
+) -> Rollout:
+    """Reset ``env`` (a RealEnv) with ``seed`` and replay ``actions``, recording what the
+    policy observed through ROS, input ages and overruns."""
+    base = env.base_sim_env
+    out = Rollout()
+    obs, info = env.reset(seed=seed)
+    start = time.monotonic()
+    for k, action in enumerate(actions):
+        obs, _, _, _, info = env.step(action)
+        out.targets.append(base.agent.robot.get_drive_targets()[0].numpy().astype(np.float64))
+        _record(out, base, info)
+        for name, age in info["timing"].get("ages", {}).items():
+            out.stats.add(f"age/{name}", age)
+        if frame_every and k % frame_every == 0 and isinstance(obs, dict) and "sensor_data" in obs:
+            for cam in obs["sensor_data"].values():
+                if "rgb" in cam:
+                    out.frames.append(np.asarray(cam["rgb"][0]))
+        if on_step:
+            on_step(k, info)
+    out.wall_s = time.monotonic() - start
+    out.overruns = int(info["timing"]["overruns"])
+    return out
+
+
+def compare(pure: Rollout, real: Rollout) -> dict[str, float]:
+    """Per-step gaps between the two rollouts, and joint tracking on the real side."""
+    dq = np.array(real.qpos) - np.array(pure.qpos)
+    rms_per_step = np.sqrt(np.mean(dq**2, axis=1))
+    tcp = np.linalg.norm(np.array(real.tcp) - np.array(pure.tcp), axis=1)
+    # Tracking: the target sent at step k against the position observed one step later.
+    tracking = np.abs(np.array(real.qpos[1:]) - np.array(real.targets[:-1]))
+    return {
+        "qpos_rms_mean": float(rms_per_step.mean()),
+        "qpos_rms_max": float(rms_per_step.max()),
+        "qpos_abs_max": float(np.abs(dq).max()),
+        "tcp_err_mean": float(tcp.mean()),
+        "tcp_err_max": float(tcp.max()),
+        "tracking_rms": float(np.sqrt(np.mean(tracking**2))),
+        "tracking_max": float(tracking.max()),
+    }
+
+
+def contact_sheet(frames: Sequence[np.ndarray], columns: int = 8) -> np.ndarray:
+    """Tile RGB frames into one image (rows of ``columns``), for a person to look at."""
+    h, w, _ = frames[0].shape
+    rows = -(-len(frames) // columns)
+    sheet = np.zeros((rows * h, columns * w, 3), dtype=np.uint8)
+    for i, frame in enumerate(frames):
+        r, c = divmod(i, columns)
+        sheet[r * h : (r + 1) * h, c * w : (c + 1) * w] = frame
+    return sheet
