@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 from mani_skill.agents.base_real_agent import BaseRealAgent
-from sensor_msgs.msg import CameraInfo, Image, JointState
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
 from std_msgs.msg import Bool
 
 from maniskill_real.align.camera import CameraAligner, sensor_params, sim_intrinsics
@@ -26,6 +26,7 @@ from maniskill_real.config import RobotConfig, load_robot_config
 from maniskill_real.errors import ResetError, StaleInputError
 from maniskill_real.ros.commands import ControllerCommand
 from maniskill_real.ros.image import (
+    compressed_to_numpy,
     depth_from_image,
     intrinsics_from_camera_info,
     rgb_from_image,
@@ -56,7 +57,11 @@ class _Camera:
         self.config = config
         self.sim_config = sim_camera_config
         self.info: Latest[CameraInfo] = ros.latest(CameraInfo, config.info_topic)
-        self.rgb: Latest[Image] | None = ros.latest(Image, config.image_topic) if rgb else None
+        self.rgb: Latest[Image | CompressedImage] | None = None
+        if rgb and config.compressed:
+            self.rgb = ros.latest(CompressedImage, f"{config.image_topic}/compressed")
+        elif rgb:
+            self.rgb = ros.latest(Image, config.image_topic)
         self.depth: Latest[Image] | None = None
         if depth:
             if config.depth_topic is None:
@@ -164,6 +169,10 @@ class ROS2Agent(BaseRealAgent):
         self.ros.close()
         self.ros = None
 
+    def camera_aligners(self) -> dict[str, CameraAligner]:
+        """Each camera's alignment, once its CameraInfo arrived (after wait_for_inputs)."""
+        return {n: c.aligner for n, c in self._cameras.items() if c.aligner is not None}
+
     # -- inputs ---------------------------------------------------------------------------
     def inputs(self) -> list[Latest]:
         streams = [self.joint_states]
@@ -212,11 +221,12 @@ class ROS2Agent(BaseRealAgent):
                 if image is None or info is None or age > cam.config.max_age:
                     raise StaleInputError(stream.topic, age, cam.config.max_age)
                 aligner = cam.aligner_for(info)
-                frame = (
-                    aligner.align_rgb(rgb_from_image(image))
-                    if kind == "rgb"
-                    else aligner.align_depth(depth_from_image(image))
-                )
+                if kind == "depth":
+                    frame = aligner.align_depth(depth_from_image(image))
+                elif isinstance(image, CompressedImage):
+                    frame = aligner.align_rgb(compressed_to_numpy(image))
+                else:
+                    frame = aligner.align_rgb(rgb_from_image(image))
                 data[kind] = torch.from_numpy(frame).unsqueeze(0)
                 snap.stamps_ns[f"{name}/{kind}"] = stamp
                 snap.ages[f"{name}/{kind}"] = age

@@ -49,6 +49,8 @@ class CameraTopics:
     info_topic: str
     depth_topic: str | None = None
     alignment: str = "intrinsics"
+    compressed: bool = False
+    """Subscribe to ``<image_topic>/compressed`` (image_transport "compressed") for colour."""
     max_age: float = 0.5
     cam2world: tuple[tuple[float, ...], ...] | None = None
     """4x4 camera-to-world pose (OpenCV axes); None means the sim camera's own pose."""
@@ -273,7 +275,15 @@ class _Validator:
         self.known_keys(
             spec,
             key,
-            {"image_topic", "info_topic", "depth_topic", "alignment", "max_age", "cam2world"},
+            {
+                "image_topic",
+                "info_topic",
+                "depth_topic",
+                "alignment",
+                "compressed",
+                "max_age",
+                "cam2world",
+            },
         )
         cam2world = spec.get("cam2world")
         if cam2world is not None:
@@ -287,6 +297,9 @@ class _Validator:
                 raise self.fail(f"{key}.cam2world", "expected a 4x4 list of numbers")
             cam2world = tuple(tuple(float(v) for v in r) for r in cam2world)
         depth = spec.get("depth_topic")
+        compressed = spec.get("compressed", False)
+        if not isinstance(compressed, bool):
+            raise self.fail(f"{key}.compressed", f"expected true or false, got {compressed!r}")
         return CameraTopics(
             name=name,
             image_topic=self.string(spec.get("image_topic"), f"{key}.image_topic"),
@@ -295,6 +308,7 @@ class _Validator:
             alignment=self.choice(
                 spec.get("alignment", "intrinsics"), f"{key}.alignment", ALIGNMENTS
             ),
+            compressed=compressed,
             max_age=self.positive(spec.get("max_age", 0.5), f"{key}.max_age"),
             cam2world=cam2world,
         )

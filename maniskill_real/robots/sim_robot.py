@@ -150,7 +150,7 @@ class SimRobot:
         self.surface = ControlSurface(
             ros, self.config, self.joint_names, self._art.get_qpos(), lambda: self._now_s
         )
-        self._apply_runtime({n: node.get_parameter(n).value for n in RUNTIME_PARAMETERS})
+        self._apply_runtime({n: node.get_parameter_or(n).value for n in RUNTIME_PARAMETERS})
         self._drive_targets = (self._art.get_qpos(), np.zeros(len(self.joint_names)))
         self._js_topic = node.resolve_topic_name(self.config.joint_states_topic)
         self._js_period_ns = int(1e9 / float(p["joint_state_rate"]))
@@ -176,6 +176,9 @@ class SimRobot:
         self._render_idle.set()
         self._render_thread = threading.Thread(target=self._render_loop, name="sim_robot-render")
         self._render_thread.start()
+        if self.cameras:  # the first render allocates and compiles for seconds: not in run()
+            self._start_frame(0)
+            self._render_idle.wait()
 
         self._resets: queue.SimpleQueue[tuple[int, threading.Event]] = queue.SimpleQueue()
         node.create_service(Trigger, "~/reset_scene", self._on_reset_scene)
@@ -287,7 +290,8 @@ class SimRobot:
         t0 = anchor = time.monotonic()
         while not self.stop.is_set():
             self._serve_resets()
-            lag = time.monotonic() - (anchor + n * period)
+            # Step n takes the scene to time n + 1: due when the wall clock gets there.
+            lag = time.monotonic() - (anchor + (n + 1) * period)
             if lag < 0:
                 self.stop.wait(-lag)
                 continue
