@@ -1,0 +1,122 @@
+"""Parity: one scripted action sequence through pure ManiSkill and through RealEnv -> ROS ->
+sim_robot, per control mode and per arm controller kind, printed side by side.
+
+    .venv/bin/python benchmarks/parity.py [--seeds 0 1] [--robot-config panda_sim]
+
+Never asserts: test/test_parity.py holds the bounds. This prints the figures the README quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(REPO / "config" / "fastdds_shm.xml"))
+
+MODES = ("pd_joint_delta_pos", "pd_ee_delta_pose")
+SCENE_RESET = "trigger:/sim_robot/reset_scene@/sim_robot/seed"
+
+
+def forward_arm_config(folder: Path) -> Path:
+    """panda_sim with the arm on a forward_command_controller instead of the trajectory one."""
+    path = folder / "panda_sim_forward.yaml"
+    arm = {
+        "name": "arm_controller",
+        "kind": "forward_command_controller",
+        "interface": "position",
+        "joints": [f"panda_joint{i}" for i in range(1, 8)],
+    }
+    gripper = {
+        "name": "gripper_controller",
+        "kind": "forward_command_controller",
+        "interface": "position",
+        "joints": ["panda_finger_joint1", "panda_finger_joint2"],
+    }
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "base": str(REPO / "config" / "panda_sim.yaml"),
+                "controllers": {"arm": arm, "gripper": gripper},
+            }
+        )
+    )
+    return path
+
+
+def run(config: str, mode: str, seeds: list[int], logs: Path) -> list[dict]:
+    import gymnasium as gym
+    import mani_skill.envs  # noqa: F401
+
+    from maniskill_real.real_env import RealEnv
+    from maniskill_real.tools.processes import RobotProcess
+    from maniskill_real.tools.rollout import compare, pure_rollout, real_rollout
+    from maniskill_real.tools.scripted import scripted_actions
+
+    rows = []
+    with RobotProcess(
+        "sim_robot",
+        logs / f"sim_robot_{mode}.log",
+        robot_config=config,
+        control_mode=mode,
+        publish_depth=False,
+    ):
+        sim = gym.make(
+            "PickCube-v1",
+            obs_mode="state",
+            control_mode=mode,
+            reward_mode="sparse",
+            sim_backend="physx_cpu",
+        )
+        env = RealEnv(sim, robot_config=config, scene_reset=SCENE_RESET)
+        try:
+            for seed in seeds:
+                actions, _ = scripted_actions("PickCube-v1", mode, seed)
+                pure = pure_rollout("PickCube-v1", mode, seed, actions)
+                real = real_rollout(env, seed, actions)
+                rows.append(
+                    {
+                        "seed": seed,
+                        "sim": pure.grasped,
+                        "real": real.grasped,
+                        "overruns": real.overruns,
+                        **compare(pure, real),
+                    }
+                )
+        finally:
+            env.close()
+            sim.close()
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    args = p.parse_args()
+    logs = Path(tempfile.mkdtemp(prefix="parity_"))
+    configs = {"trajectory arm": "panda_sim", "forward arm": str(forward_arm_config(logs))}
+    print(
+        f"{'arm controller':<15} {'mode':<19} {'seed':>4} {'picked sim/real':>15} "
+        f"{'qpos rms':>9} {'qpos max':>9} {'tcp mean':>9} {'tcp max':>8} {'overruns':>8}"
+    )
+    for label, config in configs.items():
+        for mode in MODES:
+            for r in run(config, mode, args.seeds, logs):
+                print(
+                    f"{label:<15} {mode:<19} {r['seed']:>4} "
+                    f"{str(r['sim']) + '/' + str(r['real']):>15} "
+                    f"{r['qpos_rms_mean']:>8.4f}r {r['qpos_abs_max']:>8.4f}r "
+                    f"{r['tcp_err_mean'] * 1e3:>7.1f}mm {r['tcp_err_max'] * 1e3:>6.1f}mm "
+                    f"{r['overruns']:>8}"
+                )
+    print("qpos rms: mean over steps of the per-step RMS over joints (rad); tcp: mm")
+
+
+if __name__ == "__main__":
+    main()
