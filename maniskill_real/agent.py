@@ -23,7 +23,7 @@ from std_msgs.msg import Bool
 from maniskill_real.align.camera import CameraAligner, sensor_params, sim_intrinsics
 from maniskill_real.align.joints import JointMap
 from maniskill_real.config import RobotConfig, load_robot_config
-from maniskill_real.errors import ResetError, StaleInputError
+from maniskill_real.errors import JointMismatchError, ResetError, StaleInputError
 from maniskill_real.ros.commands import ControllerCommand
 from maniskill_real.ros.image import (
     compressed_to_numpy,
@@ -160,14 +160,19 @@ class ROS2Agent(BaseRealAgent):
         """Leave every controller holding its current position, then leave the graph."""
         if self.ros is None:
             return
-        msg, _ = self.joint_states.get()
-        if msg is not None:
-            qpos = self._qpos_from(msg)
-            for part, command in self.commands.items():
-                command.hold(self.joint_map.to_controller(part, qpos))
-            time.sleep(0.1)  # let the hold reach the controllers before the node goes
-        self.ros.close()
-        self.ros = None
+        try:
+            msg, _ = self.joint_states.get()
+            try:
+                qpos = None if msg is None else self._qpos_from(msg)
+            except JointMismatchError:
+                qpos = None  # readings never matched the config, so nothing was commanded
+            if qpos is not None:
+                for part, command in self.commands.items():
+                    command.hold(self.joint_map.to_controller(part, qpos))
+                time.sleep(0.1)  # let the hold reach the controllers before the node goes
+        finally:
+            self.ros.close()
+            self.ros = None
 
     def camera_aligners(self) -> dict[str, CameraAligner]:
         """Each camera's alignment, once its CameraInfo arrived (after wait_for_inputs)."""
@@ -186,10 +191,9 @@ class ROS2Agent(BaseRealAgent):
         deadline = time.monotonic() + timeout
         for latest in self.inputs():
             latest.wait(max(0.0, deadline - time.monotonic()) if latest.count == 0 else 0.0)
-        msg, _ = self.joint_states.get()
-        self.joint_map.joint_states_index(msg.name)  # raises JointMismatchError, naming joints
-        for cam in self._cameras.values():
-            cam.aligner_for(cam.info.get()[0])  # raises CameraFovError before anything moves
+        # One full read before anything moves: unknown joints, a camera narrower than the sim
+        # camera, an unsupported encoding or a stale input all raise here.
+        self.sample()
 
     def _qpos_from(self, msg: JointState) -> np.ndarray:
         idx = self.joint_map.joint_states_index(msg.name)
