@@ -23,7 +23,12 @@ from std_msgs.msg import Bool
 from maniskill_real.align.camera import CameraAligner, sensor_params, sim_intrinsics
 from maniskill_real.align.joints import JointMap
 from maniskill_real.config import RobotConfig, load_robot_config
-from maniskill_real.errors import JointMismatchError, ResetError, StaleInputError
+from maniskill_real.errors import (
+    JointMismatchError,
+    RealEnvError,
+    ResetError,
+    StaleInputError,
+)
 from maniskill_real.ros.commands import ControllerCommand
 from maniskill_real.ros.image import (
     compressed_to_numpy,
@@ -195,6 +200,21 @@ class ROS2Agent(BaseRealAgent):
         # camera, an unsupported encoding or a stale input all raise here.
         self.sample()
 
+    def wait_for_controllers(self, timeout: float | None = None) -> None:
+        """Block until every command topic has a subscriber: a command published before
+        discovery matched the controller is lost (volatile topics keep nothing for late
+        subscribers), and a lost reset trajectory would surface only as a ResetError."""
+        timeout = self.config.input_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        for command in self.commands.values():
+            while command.subscriber_count == 0:
+                if time.monotonic() > deadline:
+                    raise RealEnvError(
+                        f"nothing subscribes to {command.topic} after {timeout:.1f} s; is "
+                        f"controller '{command.controller.name}' loaded and active?"
+                    )
+                time.sleep(0.01)
+
     def _qpos_from(self, msg: JointState) -> np.ndarray:
         idx = self.joint_map.joint_states_index(msg.name)
         return np.asarray(msg.position, dtype=np.float64)[idx]
@@ -307,6 +327,7 @@ class ROS2Agent(BaseRealAgent):
         cfg = self.config.reset
         target = np.asarray(torch.as_tensor(qpos).cpu(), dtype=np.float64).reshape(-1)
         self.wait_for_inputs()
+        self.wait_for_controllers()
         start = self._qpos_from(self.joint_states.get()[0])
         duration = max(float(np.max(np.abs(target - start))) / cfg.max_joint_speed, 0.1)
         ramped = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,16 +19,35 @@ os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(REPO / "config" / "fastdds_shm.xml"))
 
 
-@pytest.fixture
-def start_robot(tmp_path: Path) -> Iterator[Callable[..., RobotProcess]]:
-    """Start robot processes; all are stopped (SIGINT, then SIGKILL) at teardown."""
+@contextmanager
+def _robot_starter(log_dir: Path) -> Iterator[Callable[..., RobotProcess]]:
     started: list[RobotProcess] = []
 
     def start(executable: str, **params: object) -> RobotProcess:
-        proc = RobotProcess(executable, tmp_path / f"{executable}-{len(started)}.log", **params)
+        proc = RobotProcess(executable, log_dir / f"{executable}-{len(started)}.log", **params)
         started.append(proc)
         return proc
 
-    yield start
-    for proc in started:
-        proc.stop()
+    try:
+        yield start
+    finally:
+        for proc in started:
+            proc.stop()
+
+
+@pytest.fixture
+def start_robot(tmp_path: Path) -> Iterator[Callable[..., RobotProcess]]:
+    """Start robot processes; all are stopped (SIGINT, then SIGKILL) at teardown."""
+    with _robot_starter(tmp_path) as start:
+        yield start
+
+
+@pytest.fixture(scope="class")
+def start_shared_robot(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., RobotProcess]]:
+    """Like ``start_robot``, for robots that the tests of one class share (one process instead
+    of one per test). They are stopped after the class's last test, before the next class
+    starts, so robots of two classes never publish on the same topics at once."""
+    with _robot_starter(tmp_path_factory.mktemp("robots")) as start:
+        yield start
