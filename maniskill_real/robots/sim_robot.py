@@ -10,21 +10,27 @@ the drives (stiffness, damping, force limits) exactly as in the policy's sim env
 
 Physics runs on the main thread in real time at the env's ``sim_freq``: sim time is
 ``start + n / sim_freq``, and a loop that falls behind steps without sleeping until it has caught
-up (with ``use_sim_time`` it just runs slower, since everyone follows ``/clock``). Cameras render
-from the same scene in a worker thread: the physics thread only snapshots the poses and submits
-the render (well under a millisecond), and SAPIEN releases the GIL while it waits for the
-renderer, so a 60 ms render does not hold physics back.
+up (with ``use_sim_time`` it just runs slower, since everyone follows ``/clock``).
+
+Cameras render in a separate process, a camera driver of sorts, at lower CPU priority: SAPIEN
+holds the GIL while it waits for a render (tens of ms on a CPU renderer), which in a thread of
+this process would stall physics for as long. The camera process keeps its own copy of the scene
+and sets it to physics' state (``get_state``: a short vector of poses and joint states)
+before each frame.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 import queue
 import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 import gymnasium as gym
@@ -70,6 +76,28 @@ RUNTIME_PARAMETERS: dict[str, tuple[Any, str]] = {
 }
 DEFAULT_FOV_MARGIN = 0.2
 """rad the real camera's vertical FOV exceeds the sim camera's unless ``camera_fov`` is set."""
+CAMERA_NICENESS = 10
+"""The camera process yields the CPU to physics: a late frame is better than a late step."""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# -- cameras (their own process) -------------------------------------------------------------
+@dataclass(frozen=True)
+class CameraSpec:
+    """What the camera process needs to build the scene and publish its frames."""
+
+    env_id: str
+    env_kwargs: dict[str, Any]
+    seed: int
+    cameras: dict[str, CameraTopics]
+    width: int
+    height: int
+    fov: float
+    """rad vertical; 0 means each sim camera's own + DEFAULT_FOV_MARGIN."""
+    depth: bool
 
 
 @dataclass(frozen=True)
@@ -87,10 +115,174 @@ class SimCamera:
         return f"{self.topics.name}_optical_frame"
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+class CameraRenderer:
+    """In the camera process: a copy of the scene whose cameras have the real cameras'
+    resolution and FOV, at the sim cameras' poses, set to physics' state for every frame."""
+
+    def __init__(self, ros: RosNode, spec: CameraSpec) -> None:
+        log = ros.node.get_logger()
+        probe = gym.make(spec.env_id, **spec.env_kwargs)
+        sim_cameras = {name: s.config for name, s in probe.unwrapped.scene.sensors.items()}
+        probe.close()
+        for name in sorted(spec.cameras.keys() - sim_cameras.keys()):
+            log.warning(f"{spec.env_id} has no camera '{name}' (has {sorted(sim_cameras)})")
+        fovs = {
+            name: spec.fov or sim_intrinsics(sim_cameras[name]).fov_y + DEFAULT_FOV_MARGIN
+            for name in spec.cameras.keys() & sim_cameras.keys()
+        }
+        self.env = gym.make(
+            spec.env_id,
+            sensor_configs={
+                name: dict(width=spec.width, height=spec.height, fov=fov, intrinsic=None)
+                for name, fov in fovs.items()
+            },
+            **spec.env_kwargs,
+        )
+        self.unwrapped = self.env.unwrapped
+        self.reset(spec.seed)
+        self.cameras: list[SimCamera] = []
+        for name, fov in fovs.items():
+            topics = spec.cameras[name]
+            K = Intrinsics.from_fov(spec.width, spec.height, fov).K
+            self.cameras.append(
+                SimCamera(
+                    topics=topics,
+                    intrinsics=Intrinsics(spec.width, spec.height, K, np.zeros(5), "plumb_bob"),
+                    image_pub=ros.publisher(Image, topics.image_topic, STATE_QOS),
+                    info_pub=ros.publisher(CameraInfo, topics.info_topic, STATE_QOS),
+                    depth_pub=ros.publisher(Image, topics.depth_topic, STATE_QOS)
+                    if spec.depth and topics.depth_topic
+                    else None,
+                )
+            )
+        self._render()  # the first render allocates and compiles for seconds
+
+    def reset(self, seed: int) -> None:
+        """Rebuild the scene as physics' reset did, in case that reset reconfigured it."""
+        self.env.reset(seed=seed)
+        for obj in self.unwrapped._hidden_objects:  # e.g. goal markers: not seen by cameras
+            obj.hide_visual()
+
+    def _render(self) -> list[dict[str, torch.Tensor]]:
+        self.unwrapped.scene.update_render(update_sensors=True, update_human_render_cameras=False)
+        sensors = [self.unwrapped.scene.sensors[cam.topics.name] for cam in self.cameras]
+        for sensor in sensors:
+            sensor.capture()
+        return [
+            sensor.get_obs(
+                rgb=True, depth=cam.depth_pub is not None, position=False, segmentation=False
+            )
+            for sensor, cam in zip(sensors, self.cameras, strict=True)
+        ]
+
+    def publish(self, stamp_ns: int, state: np.ndarray, dropped: frozenset[str]) -> None:
+        """Render the scene in physics' ``state`` and publish every camera's frame."""
+        self.unwrapped.set_state(torch.from_numpy(state))
+        stamp = time_msg(stamp_ns)
+
+        def send(pub: Any, msg: Any) -> None:
+            if pub.topic_name not in dropped:
+                pub.publish(msg)
+
+        for cam, obs in zip(self.cameras, self._render(), strict=True):
+            rgb = obs["rgb"][0].numpy()
+            send(cam.image_pub, numpy_to_image(rgb, "rgb8", stamp, cam.frame_id))
+            send(cam.info_pub, camera_info_from_intrinsics(cam.intrinsics, stamp, cam.frame_id))
+            if cam.depth_pub is not None:
+                # ManiSkill's depth: int16 mm along the optical axis, 0 where nothing was hit.
+                depth_mm = obs["depth"][0, ..., 0].numpy().clip(0).astype(np.uint16)
+                send(cam.depth_pub, numpy_to_image(depth_mm, "16UC1", stamp, cam.frame_id))
 
 
+def _camera_main(conn: Connection, spec: CameraSpec) -> None:
+    """The camera process: renders on request until the physics process says stop or is gone.
+
+    Requests are ``(stamp_ns, state, seed or None, dropped topics)``; each is answered once its
+    frames are published, the first answer (the camera names) once the renderer is ready.
+    """
+    ros = RosNode("sim_robot_cameras", cli_args=[])  # not the parent's argv and node name
+    # Undo rclpy's signal handlers: the parent stops this process through the pipe, and a
+    # SIGTERM (a parent that exits without close()) just ends it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    renderer = None
+    try:
+        renderer = CameraRenderer(ros, spec)
+        os.nice(CAMERA_NICENESS)  # after building, to be ready sooner
+        conn.send([cam.topics.name for cam in renderer.cameras])
+        while (request := conn.recv()) is not None:
+            stamp_ns, state, seed, dropped = request
+            if seed is not None:
+                renderer.reset(seed)
+            renderer.publish(stamp_ns, state, dropped)
+            conn.send(None)
+    except EOFError:  # the physics process is gone
+        pass
+    finally:
+        if renderer is not None:
+            renderer.env.close()
+        ros.close()
+
+
+class CameraProcess:
+    """The physics side of the camera process: hands it a frame request when it is idle."""
+
+    def __init__(self, spec: CameraSpec, log: Any) -> None:
+        self.log = log
+        # spawn, not fork: this process already runs threads, DDS and PhysX.
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child_conn = ctx.Pipe()
+        self._proc = ctx.Process(
+            target=_camera_main, args=(child_conn, spec), name="sim_robot_cameras", daemon=True
+        )
+        # Started with SIGINT ignored (kept across exec), so a Ctrl-C to the process group
+        # during its imports can't kill it mid-way: it stops when this process says so.
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self._proc.start()
+        finally:
+            signal.signal(signal.SIGINT, handler)
+        child_conn.close()
+        self._busy = True  # until the renderer reports ready
+        self._alive = True
+        self.frames = 0
+
+    def idle(self) -> bool:
+        """Whether it can take a request now (the last frame is published); never blocks."""
+        if self._busy and self._alive:
+            try:
+                if self._conn.poll():
+                    reply = self._conn.recv()
+                    self._busy = False
+                    if reply is None:
+                        self.frames += 1
+                    else:
+                        self.log.info(f"cameras ready: {reply}")
+            except EOFError:
+                self._alive = False
+                self.log.error("the camera process exited; no more camera frames")
+        return self._alive and not self._busy
+
+    def request(
+        self, stamp_ns: int, state: np.ndarray, seed: int | None, dropped: frozenset[str]
+    ) -> None:
+        self._conn.send((stamp_ns, state, seed, dropped))
+        self._busy = True
+
+    def close(self) -> None:
+        if self._proc.is_alive():
+            try:
+                self._conn.send(None)
+            except BrokenPipeError:
+                pass
+            self._proc.join(timeout=5.0)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join()
+        self._conn.close()
+
+
+# -- the robot (physics process) -------------------------------------------------------------
 class SimRobot:
     """The env, the control surface and the publishers; :meth:`run` is the physics loop."""
 
@@ -120,28 +312,37 @@ class SimRobot:
                 f"robot config {self.config.path} is for '{self.config.robot_uid}', "
                 f"simulating '{p['robot_uid']}'"
             )
-        self.seed = int(node.get_parameter("seed").value)
-
+        seed = int(node.get_parameter("seed").value)
         env_kwargs = dict(
             robot_uids=p["robot_uid"],
             sim_backend="physx_cpu",
-            obs_mode="none",  # nothing renders on reset; cameras render here, on their own clock
+            obs_mode="none",
             control_mode=p["control_mode"],
             num_envs=1,
         )
-        real_cameras = self._real_cameras(p, env_kwargs)
-        self.env = gym.make(
-            p["env_id"],
-            sensor_configs={
-                name: dict(width=i.width, height=i.height, fov=fov, intrinsic=None)
-                for name, (i, fov) in real_cameras.items()
-            },
-            **env_kwargs,
+        # Start the cameras first: their process imports and builds in parallel.
+        self.cameras = (
+            CameraProcess(
+                CameraSpec(
+                    env_id=p["env_id"],
+                    env_kwargs=env_kwargs,
+                    seed=seed,
+                    cameras=self.config.cameras,
+                    width=int(p["camera_width"]),
+                    height=int(p["camera_height"]),
+                    fov=float(p["camera_fov"]),
+                    depth=bool(p["publish_depth"]),
+                ),
+                self.log,
+            )
+            if self.config.cameras
+            else None
         )
+        self.env = gym.make(p["env_id"], render_backend="none", **env_kwargs)
         self.unwrapped = self.env.unwrapped
         self.sim_freq = int(self.unwrapped.sim_freq)
         self.steps_per_control = self.sim_freq // int(self.unwrapped.control_freq)
-        self.env.reset(seed=self.seed)
+        self.env.reset(seed=seed)
         self._bind()
 
         self.joint_names = [self.config.ros_joint(n) for n in self._sim_joint_names]
@@ -157,28 +358,10 @@ class SimRobot:
         self._clock_pub = ros.publisher(Clock, "/clock", STATE_QOS)
         self._task_pubs: dict[str, Any] = {}
         self._rng = np.random.default_rng()
-
-        depth = bool(p["publish_depth"])
-        self.cameras = [
-            SimCamera(
-                topics=self.config.cameras[name],
-                intrinsics=intr,
-                image_pub=ros.publisher(Image, self.config.cameras[name].image_topic, STATE_QOS),
-                info_pub=ros.publisher(CameraInfo, self.config.cameras[name].info_topic, STATE_QOS),
-                depth_pub=ros.publisher(Image, self.config.cameras[name].depth_topic, STATE_QOS)
-                if depth and self.config.cameras[name].depth_topic
-                else None,
-            )
-            for name, (intr, _) in real_cameras.items()
-        ]
-        self._frames: queue.SimpleQueue[int | None] = queue.SimpleQueue()
-        self._render_idle = threading.Event()
-        self._render_idle.set()
-        self._render_thread = threading.Thread(target=self._render_loop, name="sim_robot-render")
-        self._render_thread.start()
-        if self.cameras:  # the first render allocates and compiles for seconds: not in run()
-            self._start_frame(0)
-            self._render_idle.wait()
+        self._reset_seed: int | None = None
+        """The seed of a scene reset that the camera process has yet to hear of."""
+        self.late_steps = 0
+        self.max_lag = 0.0
 
         self._resets: queue.SimpleQueue[tuple[int, threading.Event]] = queue.SimpleQueue()
         node.create_service(Trigger, "~/reset_scene", self._on_reset_scene)
@@ -186,30 +369,6 @@ class SimRobot:
         node.add_post_set_parameters_callback(
             lambda params: self._apply_runtime({q.name: q.value for q in params})
         )
-        self.late_steps = 0
-        self.max_lag = 0.0
-        self.frames_published = 0
-
-    def _real_cameras(
-        self, p: dict[str, Any], env_kwargs: dict[str, Any]
-    ) -> dict[str, tuple[Intrinsics, float]]:
-        """The real camera (intrinsics, vertical FOV) replacing every sim camera that the robot
-        config names and the env has; a throwaway env tells the sim cameras' own FOVs."""
-        if not self.config.cameras:
-            return {}
-        probe = gym.make(p["env_id"], **env_kwargs)
-        sim_cameras = {name: s.config for name, s in probe.unwrapped.scene.sensors.items()}
-        probe.close()
-        for name in sorted(set(self.config.cameras) - set(sim_cameras)):
-            self.log.warning(f"{p['env_id']} has no camera '{name}' (has {sorted(sim_cameras)})")
-        width, height = int(p["camera_width"]), int(p["camera_height"])
-        cameras = {}
-        for name in self.config.cameras.keys() & sim_cameras.keys():
-            sim_fov = sim_intrinsics(sim_cameras[name]).fov_y
-            fov = float(p["camera_fov"]) or sim_fov + DEFAULT_FOV_MARGIN
-            K = Intrinsics.from_fov(width, height, fov).K
-            cameras[name] = (Intrinsics(width, height, K, np.zeros(5), "plumb_bob"), fov)
-        return cameras
 
     def _bind(self) -> None:
         """Look up the PhysX objects and drive gains again: a reset may rebuild the scene."""
@@ -269,12 +428,12 @@ class SimRobot:
     def _serve_resets(self) -> None:
         while not self._resets.empty():
             seed, done = self._resets.get()
-            self._render_idle.wait()  # the renderer reads the scene the reset rebuilds
             self.env.reset(seed=seed)
             self._bind()
             qpos = self._art.get_qpos()
             self.surface.reset(qpos)
             self._drive_targets = (qpos, np.zeros(len(qpos)))
+            self._reset_seed = seed
             self.log.info(f"scene reset with seed {seed}")
             done.set()
 
@@ -318,15 +477,18 @@ class SimRobot:
             if t_ns >= next_js_ns:
                 self._publish_joint_states(t_ns)
                 next_js_ns = max(next_js_ns + self._js_period_ns, t_ns)
-            if self.cameras and t_ns >= next_frame_ns and self._render_idle.is_set():
-                self._start_frame(t_ns)
+            if self.cameras and t_ns >= next_frame_ns and self.cameras.idle():
+                state = self.unwrapped.get_state().numpy()
+                self.cameras.request(t_ns, state, self._reset_seed, self.dropped)
+                self._reset_seed = None
                 next_frame_ns = t_ns + self.camera_period_ns
         wall = time.monotonic() - t0
+        frames = self.cameras.frames if self.cameras else 0
         self.log.info(
             f"ran {n * period:.1f} s of sim time in {wall:.1f} s (real-time factor "
             f"{n * period / max(wall, 1e-9):.3f}); {self.late_steps} steps started more than "
-            f"one step late (max {self.max_lag * 1e3:.1f} ms); {self.frames_published} camera "
-            f"frames ({self.frames_published / max(wall, 1e-9):.1f} fps)"
+            f"one step late (max {self.max_lag * 1e3:.1f} ms); {frames} camera frames "
+            f"({frames / max(wall, 1e-9):.1f} fps)"
         )
 
     def _step(self, now: float) -> None:
@@ -368,44 +530,9 @@ class SimRobot:
                 self._task_pubs[key] = self.ros.publisher(Bool, f"~/task/{key}", STATE_QOS)
             self._publish(self._task_pubs[key], Bool(data=bool(value.reshape(-1)[0])))
 
-    # -- cameras ----------------------------------------------------------------------------
-    def _start_frame(self, stamp_ns: int) -> None:
-        """Snapshot the scene into the renderer and submit the renders; the worker waits."""
-        self._render_idle.clear()
-        for obj in self.unwrapped._hidden_objects:  # e.g. goal markers: not seen by cameras
-            obj.hide_visual()
-        self.unwrapped.scene.update_render(update_sensors=True, update_human_render_cameras=False)
-        for cam in self.cameras:
-            self.unwrapped.scene.sensors[cam.topics.name].capture()
-        self._frames.put(stamp_ns)
-
-    def _render_loop(self) -> None:
-        while (stamp_ns := self._frames.get()) is not None:
-            try:
-                self._publish_frame(stamp_ns)
-            finally:
-                self._render_idle.set()
-
-    def _publish_frame(self, stamp_ns: int) -> None:
-        stamp = time_msg(stamp_ns)
-        for cam in self.cameras:
-            obs = self.unwrapped.scene.sensors[cam.topics.name].get_obs(
-                rgb=True, depth=cam.depth_pub is not None, position=False, segmentation=False
-            )
-            rgb = obs["rgb"][0].numpy()
-            self._publish(cam.image_pub, numpy_to_image(rgb, "rgb8", stamp, cam.frame_id))
-            info = camera_info_from_intrinsics(cam.intrinsics, stamp, cam.frame_id)
-            self._publish(cam.info_pub, info)
-            if cam.depth_pub is not None:
-                # ManiSkill's depth: int16 mm along the optical axis, 0 where nothing was hit.
-                depth_mm = obs["depth"][0, ..., 0].numpy().clip(0).astype(np.uint16)
-                depth = numpy_to_image(depth_mm, "16UC1", stamp, cam.frame_id)
-                self._publish(cam.depth_pub, depth)
-        self.frames_published += 1
-
     def close(self) -> None:
-        self._frames.put(None)
-        self._render_thread.join()
+        if self.cameras:
+            self.cameras.close()
         self.env.close()
 
 
@@ -417,8 +544,7 @@ def main(args: list[str] | None = None) -> None:
     try:
         robot = SimRobot(ros, stop)
         ros.node.get_logger().info(
-            f"simulating {robot.env.spec.id} at {robot.sim_freq} Hz: joints "
-            f"{robot.joint_names}, cameras {[c.topics.name for c in robot.cameras]}"
+            f"simulating {robot.env.spec.id} at {robot.sim_freq} Hz, joints {robot.joint_names}"
         )
         try:
             robot.run()

@@ -1,0 +1,365 @@
+"""sim_robot end to end: ManiSkill physics and renders behind the ros2_control surface.
+
+One ``sim_robot`` process (PickCube-v1, the shipped panda config) serves every test of the class;
+this process talks to it over real DDS with a ``RosNode``, as RealEnv would. Nothing is faked:
+expected joint positions, camera poses and the cube's position come from a separate copy of the
+same ManiSkill env reset with the same seed (the policy's sim env). Tests run in file order and
+the fault-knob tests restore the knobs they change.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gymnasium as gym
+import mani_skill.envs  # noqa: F401 - registers PickCube-v1
+import numpy as np
+import pytest
+from rclpy.parameter import Parameter
+from rclpy.parameter_client import AsyncParameterClient
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image, JointState
+from std_msgs.msg import Bool, Float64MultiArray
+from std_srvs.srv import Trigger
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+from maniskill_real.align.camera import Intrinsics
+from maniskill_real.config import load_robot_config
+from maniskill_real.ros.commands import duration_msg
+from maniskill_real.ros.image import depth_from_image, image_to_numpy
+from maniskill_real.ros.node import RosNode
+from maniskill_real.ros.stamps import stamp_to_ns
+from maniskill_real.tools.processes import RobotProcess
+
+CONFIG = load_robot_config("panda")
+ARM = list(CONFIG.controllers["arm"].joints)
+FINGERS = list(CONFIG.controllers["gripper"].joints)
+CAMERA = CONFIG.cameras["base_camera"]
+FOV = 1.8  # rad: wider than PickCube's pi/2 base camera, as a real camera must be
+WIDTH, HEIGHT = 640, 480
+RECORD_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1000,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.005)
+
+
+def result(future: Any, timeout: float = 10.0) -> Any:
+    wait_until(future.done, timeout, "a service response")
+    return future.result()
+
+
+class Recorder:
+    """The last ``keep`` messages on one topic with their header stamps (ns), in arrival order;
+    a message without a header (Bool, Clock) is stamped with its arrival time."""
+
+    def __init__(self, ros: RosNode, msg_type: type, topic: str, keep: int = 1000) -> None:
+        self.topic = topic
+        self.msgs: deque[tuple[int, Any]] = deque(maxlen=keep)
+        ros.subscribe(msg_type, topic, self._on_msg, RECORD_QOS)
+
+    def _on_msg(self, msg: Any) -> None:
+        stamp = stamp_to_ns(msg.header.stamp) if hasattr(msg, "header") else time.time_ns()
+        self.msgs.append((stamp, msg))
+
+    def after(self, t_ns: int) -> list[tuple[int, Any]]:
+        return [(s, m) for s, m in list(self.msgs) if s > t_ns]
+
+    def first_after(self, t_ns: int, timeout: float = 5.0) -> Any:
+        wait_until(lambda: self.after(t_ns), timeout, f"a message on {self.topic}")
+        return self.after(t_ns)[0][1]
+
+    def count_over(self, seconds: float) -> list[tuple[int, Any]]:
+        """The messages stamped during the next ``seconds`` (sim time is wall time here)."""
+        start = time.time_ns()
+        time.sleep(seconds)
+        end = start + int(seconds * 1e9)
+        return [(s, m) for s, m in self.after(start) if s <= end]
+
+
+def positions(msg: JointState, names: list[str]) -> np.ndarray:
+    by_name = dict(zip(msg.name, msg.position, strict=True))
+    return np.array([by_name[n] for n in names])
+
+
+class Sim:
+    """This process's side of the test: a node that records what sim_robot publishes and sends
+    it commands, parameters and reset requests, plus the policy's copy of the env."""
+
+    def __init__(self, proc: RobotProcess) -> None:
+        self.proc = proc
+        self.ros = RosNode("test_sim_robot")
+        self.joints = Recorder(self.ros, JointState, CONFIG.joint_states_topic)
+        self.images = Recorder(self.ros, Image, CAMERA.image_topic, keep=40)
+        self.infos = Recorder(self.ros, CameraInfo, CAMERA.info_topic)
+        self.depths = Recorder(self.ros, Image, CAMERA.depth_topic, keep=40)
+        self.success = Recorder(self.ros, Bool, "/sim_robot/task/success")
+        self.arm = self.ros.publisher(JointTrajectory, CONFIG.controllers["arm"].command_topic)
+        self.gripper = self.ros.publisher(
+            Float64MultiArray, CONFIG.controllers["gripper"].command_topic
+        )
+        self.params = AsyncParameterClient(self.ros.node, "/sim_robot")
+        self.reset = self.ros.node.create_client(Trigger, "/sim_robot/reset_scene")
+        self.policy_env = gym.make(
+            "PickCube-v1", robot_uids="panda", obs_mode="none", sim_backend="physx_cpu"
+        )
+        try:
+            self.initial: JointState = self.joints.first_after(0, timeout=60.0)
+            self.initial_depth = depth_from_image(self.depths.first_after(0, timeout=30.0)).copy()
+            assert self.reset.wait_for_service(timeout_sec=10.0)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self.policy_env.close()
+        self.ros.close()
+
+    def set(self, **values: Any) -> None:
+        params = [
+            Parameter(k, Parameter.Type.STRING_ARRAY, v)
+            if isinstance(v, list)
+            else Parameter(k, value=v)
+            for k, v in values.items()
+        ]
+        for r in result(self.params.set_parameters(params)).results:
+            assert r.successful, r.reason
+
+    def reset_scene(self, seed: int) -> int:
+        """Reset sim_robot's scene to ``seed``; returns the wall time (ns) it was done by."""
+        self.set(seed=seed)
+        response = result(self.reset.call_async(Trigger.Request()))
+        assert response.success, response.message
+        return time.time_ns()
+
+    def latest(self, names: list[str]) -> np.ndarray:
+        return positions(self.joints.msgs[-1][1], names)
+
+    def expected_qpos(self, seed: int) -> np.ndarray:
+        """The policy's sim env after ``reset(seed)``: the pose sim_robot must reset to."""
+        self.policy_env.reset(seed=seed)
+        return self.policy_env.unwrapped.agent.robot.get_qpos()[0].numpy()
+
+    def send_arm(self, targets: np.ndarray, after: float) -> None:
+        point = JointTrajectoryPoint(positions=list(targets), time_from_start=duration_msg(after))
+        self.arm.publish(JointTrajectory(joint_names=ARM, points=[point]))
+
+
+@pytest.fixture(scope="class")
+def sim(start_shared_robot: Callable[..., RobotProcess]) -> Iterator[Sim]:
+    client = Sim(
+        start_shared_robot(
+            "sim_robot", seed=0, camera_fov=FOV, camera_width=WIDTH, camera_height=HEIGHT
+        )
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+class TestSimRobot:
+    def test_joint_states_at_the_configured_rate(self, sim: Sim) -> None:
+        """100 Hz /joint_states naming every config joint, stamped with sim time, which is
+        wall time here (count_over counts by stamp within a wall-clock window)."""
+        msgs = sim.joints.count_over(1.0)
+        assert 85 <= len(msgs) <= 105
+        assert all(set(m.name) == set(CONFIG.joints.values()) for _, m in msgs)
+        assert np.all(np.diff([s for s, _ in msgs]) > 0)
+
+    def test_clock_publishes_sim_time(self, sim: Sim) -> None:
+        """/clock ticks once per physics step (PickCube: 100 Hz) with the sim time that stamps
+        /joint_states; without use_sim_time that is the wall time."""
+        clock = Recorder(sim.ros, Clock, "/clock")
+        wait_until(lambda: len(clock.msgs) > 50, 5.0, "/clock")
+        ticks = np.array([stamp_to_ns(m.clock) for _, m in list(clock.msgs)])
+        steps = np.diff(ticks)
+        assert np.median(steps) == 10_000_000 and np.all(steps % 10_000_000 == 0)
+        assert abs(time.time_ns() - ticks[-1]) < 0.2e9
+        assert stamp_to_ns(sim.joints.msgs[-1][1].header.stamp) in ticks
+
+    def test_initial_pose_is_the_policy_envs(self, sim: Sim) -> None:
+        """Before any command the robot holds the pose the policy's env resets to (seed 0)."""
+        expected = sim.expected_qpos(0)
+        joints = CONFIG.controlled_joints()  # the sim panda's order
+        np.testing.assert_allclose(positions(sim.initial, joints), expected, atol=1e-3)
+        np.testing.assert_allclose(sim.latest(joints), expected, atol=1e-3)
+
+    def test_gripper_forward_command_moves_fingers(self, sim: Sim) -> None:
+        """A gripper_controller Float64MultiArray closes both fingers to the commanded width."""
+        sim.gripper.publish(Float64MultiArray(data=[0.01, 0.01]))
+        wait_until(lambda: np.all(sim.latest(FINGERS) < 0.012), 2.0, "the fingers to close")
+        sim.gripper.publish(Float64MultiArray(data=[0.04, 0.04]))
+        wait_until(lambda: np.all(sim.latest(FINGERS) > 0.038), 2.0, "the fingers to open")
+
+    def test_non_finite_forward_command_is_dropped(self, sim: Sim) -> None:
+        """A command with a NaN is dropped (and logged) like forward_command_controller does:
+        the fingers stay where they are, and the next valid command still works."""
+        sim.gripper.publish(Float64MultiArray(data=[math.nan, 0.01]))
+        time.sleep(0.5)
+        np.testing.assert_allclose(sim.latest(FINGERS), 0.04, atol=2e-3)
+        assert "Non-finite" in sim.proc.log()
+        sim.gripper.publish(Float64MultiArray(data=[0.02, 0.02]))
+        wait_until(lambda: np.all(sim.latest(FINGERS) < 0.022), 2.0, "the fingers to move")
+        sim.gripper.publish(Float64MultiArray(data=[0.04, 0.04]))
+
+    def test_trajectory_reaches_its_target_at_time_from_start(self, sim: Sim) -> None:
+        """A one-point JointTrajectory is interpolated over time_from_start: joint 1 is about
+        half-way after half the time and reaches the target at about time_from_start."""
+        start = sim.latest(ARM)
+        target = start.copy()
+        target[0] += 0.3
+        sent = time.time_ns()
+        sim.send_arm(target, after=1.0)
+        time.sleep(1.6)
+        msgs = sim.joints.after(sent)
+        track = np.array([(s - sent) * 1e-9 for s, _ in msgs])
+        progress = np.array([(positions(m, ARM)[0] - start[0]) / 0.3 for _, m in msgs])
+        assert 0.25 < np.interp(0.5, track, progress) < 0.7
+        assert np.interp(0.8, track, progress) < 0.95
+        reached = track[np.argmax(progress > 1 - 0.01 / 0.3)]  # within 0.01 rad
+        assert 0.9 < reached < 1.5, reached
+        np.testing.assert_allclose(sim.latest(ARM), target, atol=0.01)
+
+    def test_empty_trajectory_holds_position(self, sim: Sim) -> None:
+        """An empty JointTrajectory stops the arm where its interpolated target is now."""
+        start = sim.latest(ARM)
+        target = start.copy()
+        target[0] -= 0.3
+        sim.send_arm(target, after=2.0)
+        time.sleep(0.6)
+        sim.arm.publish(JointTrajectory())
+        time.sleep(0.3)
+        held = sim.latest(ARM)
+        time.sleep(1.0)
+        np.testing.assert_allclose(sim.latest(ARM), held, atol=3e-3)
+        assert 0.1 < (start[0] - held[0]) / 0.3 < 0.6  # stopped part-way
+
+    def test_camera_frames_info_and_depth(self, sim: Sim) -> None:
+        """rgb8 640x480 renders with a matching plumb_bob CameraInfo (K from the configured FOV,
+        zero distortion), and 16UC1 depth in mm that sees the table plane and the cube where
+        the policy env's camera pose and cube pose put them."""
+        done = sim.reset_scene(0)
+        image = sim.images.first_after(done)
+        assert (image.encoding, image.width, image.height) == ("rgb8", WIDTH, HEIGHT)
+        rgb = image_to_numpy(image)
+        assert rgb.std() > 20 and len(np.unique(rgb.reshape(-1, 3), axis=0)) > 100
+        stamp = stamp_to_ns(image.header.stamp)
+        info = next(m for s, m in sim.infos.after(done) if s == stamp)
+        K = Intrinsics.from_fov(WIDTH, HEIGHT, FOV).K
+        np.testing.assert_allclose(np.reshape(info.k, (3, 3)), K)
+        np.testing.assert_allclose(np.reshape(info.p, (3, 4))[:, :3], K)
+        assert info.distortion_model == "plumb_bob" and list(info.d) == [0.0] * 5
+        assert (info.width, info.height) == (WIDTH, HEIGHT)
+
+        depth_msg = sim.depths.first_after(done)
+        assert depth_msg.encoding == "16UC1"
+        depth = depth_from_image(depth_msg)
+        sim.policy_env.reset(seed=0)
+        env = sim.policy_env.unwrapped
+        extrinsic = env.scene.sensors["base_camera"].get_params()["extrinsic_cv"][0].numpy()
+        R, t = extrinsic[:, :3].astype(np.float64), extrinsic[:, 3].astype(np.float64)
+        # The table top is the plane z = 0: the depth each pixel's ray meets it at.
+        v, u = np.mgrid[0:HEIGHT, 0:WIDTH]
+        rays = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], -1)
+        centre = -R.T @ t
+        plane = -centre[2] / (rays @ R)[..., 2]  # world z of the ray direction, per pixel
+        on_table = np.abs(depth - plane) < 0.01
+        assert on_table.mean() > 0.4, f"only {on_table.mean():.0%} of pixels see the table"
+        cube = R @ env.cube.pose.p[0].numpy() + t
+        cu, cv = (K @ cube / cube[2])[:2].round().astype(int)
+        assert cube[2] - 0.03 < depth[cv, cu] < cube[2] + 0.005
+        assert depth[cv, cu] < plane[cv, cu] - 0.01
+
+    def test_task_state_is_published(self, sim: Sim) -> None:
+        """evaluate()'s booleans arrive on ~/task/<key> at the control rate (20 Hz)."""
+        msgs = sim.success.count_over(1.0)
+        assert 15 <= len(msgs) <= 22
+        assert not msgs[-1][1].data
+
+    def test_reset_restores_the_scene_of_a_seed(self, sim: Sim) -> None:
+        """After moving the arm and gripper, ~/reset_scene puts the robot at the policy env's
+        reset pose of the seed (and keeps it there: drives re-synced), and the scene renders
+        as it did at start for the same seed but differently for another."""
+        sim.send_arm(sim.latest(ARM) + 0.2, after=0.3)
+        sim.gripper.publish(Float64MultiArray(data=[0.0, 0.0]))
+        time.sleep(0.6)
+        joints = CONFIG.controlled_joints()
+        for seed in (1, 0):
+            done = sim.reset_scene(seed)
+            msg = sim.joints.first_after(done)
+            np.testing.assert_allclose(positions(msg, joints), sim.expected_qpos(seed), atol=1e-3)
+            time.sleep(0.5)
+            np.testing.assert_allclose(sim.latest(joints), sim.expected_qpos(seed), atol=1e-3)
+            depth = depth_from_image(sim.depths.first_after(time.time_ns()))
+            changed = int((np.abs(depth - sim.initial_depth) > 0.002).sum())
+            assert changed < 50 if seed == 0 else changed > 1000, changed  # seed 1: cube moved
+        np.testing.assert_allclose(sim.latest(joints), positions(sim.initial, joints), atol=1e-3)
+
+    def test_command_delay_delays_motion(self, sim: Sim) -> None:
+        """With command_delay 0.5 s a gripper command takes effect only after 0.5 s."""
+        sim.set(command_delay=0.5)
+        try:
+            sim.gripper.publish(Float64MultiArray(data=[0.01, 0.01]))
+            time.sleep(0.4)
+            np.testing.assert_allclose(sim.latest(FINGERS), 0.04, atol=2e-3)
+            wait_until(lambda: np.all(sim.latest(FINGERS) < 0.012), 1.5, "the fingers to close")
+        finally:
+            sim.set(command_delay=0.0)
+            sim.gripper.publish(Float64MultiArray(data=[0.04, 0.04]))
+
+    def test_drop_topics_stops_joint_states(self, sim: Sim) -> None:
+        """drop_topics ['/joint_states'] silences /joint_states (cameras go on); [] restores."""
+        sim.set(drop_topics=["/joint_states"])
+        try:
+            time.sleep(0.2)
+            assert sim.joints.count_over(0.5) == []
+            assert sim.infos.count_over(1.0) != []
+        finally:
+            sim.set(drop_topics=[])
+        assert len(sim.joints.count_over(0.3)) > 20
+
+    def test_joint_state_noise(self, sim: Sim) -> None:
+        """joint_state_noise adds gaussian noise of that std to published positions only."""
+        sim.set(joint_state_noise=0.01)
+        try:
+            noisy = np.array([positions(m, ARM) for _, m in sim.joints.count_over(0.8)])
+        finally:
+            sim.set(joint_state_noise=0.0)
+        assert 0.006 < noisy.std(axis=0).mean() < 0.015
+        still = np.array([positions(m, ARM) for _, m in sim.joints.count_over(0.5)])
+        assert still.std(axis=0).max() < 1e-4
+
+    def test_camera_rate_caps_frames(self, sim: Sim) -> None:
+        """camera_rate caps rendered frames: about 10 fps by default, 2 fps when set to 2."""
+        assert 6 <= len(sim.images.count_over(2.0)) <= 21
+        sim.set(camera_rate=2.0)
+        try:
+            time.sleep(0.6)
+            frames = sim.images.count_over(2.5)
+        finally:
+            sim.set(camera_rate=10.0)
+        assert 3 <= len(frames) <= 6
+        assert np.all(np.diff([s for s, _ in frames]) >= 0.49e9)
+
+    def test_sigint_shuts_down_cleanly(self, sim: Sim) -> None:
+        """SIGINT stops the node with exit code 0 and no traceback, after logging its timing."""
+        sim.proc.stop()
+        log = sim.proc.log()
+        assert sim.proc.proc.returncode == 0, log
+        assert "Traceback" not in log
+        assert "real-time factor" in log
