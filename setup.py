@@ -28,6 +28,7 @@ ROS_WHEELS = [
     "ros-jazzy-geometry-msgs",
     "ros-jazzy-rosgraph-msgs",
     "ros-jazzy-builtin-interfaces",
+    "ros-jazzy-rcl-interfaces",
 ]
 
 setup(

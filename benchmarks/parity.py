@@ -24,30 +24,21 @@ MODES = ("pd_joint_delta_pos", "pd_ee_delta_pose")
 SCENE_RESET = "trigger:/sim_robot/reset_scene@/sim_robot/seed"
 
 
-def forward_arm_config(folder: Path) -> Path:
-    """panda_sim with the arm on a forward_command_controller instead of the trajectory one."""
-    path = folder / "panda_sim_forward.yaml"
-    arm = {
-        "name": "arm_controller",
-        "kind": "forward_command_controller",
-        "interface": "position",
-        "joints": [f"panda_joint{i}" for i in range(1, 8)],
+def parity_configs(folder: Path) -> dict[str, str]:
+    """panda_sim without cameras (state observations need none, and rendering would compete
+    with physics for the CPU), with its forward arm and with panda.yaml's trajectory arm."""
+    base = str(REPO / "config" / "panda_sim.yaml")
+    panda = yaml.safe_load((REPO / "config" / "panda.yaml").read_text())
+    variants = {
+        "forward arm": {"base": base, "cameras": {}},
+        "trajectory arm": {"base": base, "cameras": {}, "controllers": panda["controllers"]},
     }
-    gripper = {
-        "name": "gripper_controller",
-        "kind": "forward_command_controller",
-        "interface": "position",
-        "joints": ["panda_finger_joint1", "panda_finger_joint2"],
-    }
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "base": str(REPO / "config" / "panda_sim.yaml"),
-                "controllers": {"arm": arm, "gripper": gripper},
-            }
-        )
-    )
-    return path
+    paths = {}
+    for label, content in variants.items():
+        path = folder / f"panda_sim_{label.split()[0]}.yaml"
+        path.write_text(yaml.safe_dump(content))
+        paths[label] = str(path)
+    return paths
 
 
 def run(config: str, mode: str, seeds: list[int], logs: Path) -> list[dict]:
@@ -100,7 +91,7 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     args = p.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="parity_"))
-    configs = {"trajectory arm": "panda_sim", "forward arm": str(forward_arm_config(logs))}
+    configs = parity_configs(logs)
     print(
         f"{'arm controller':<15} {'mode':<19} {'seed':>4} {'picked sim/real':>15} "
         f"{'qpos rms':>9} {'qpos max':>9} {'tcp mean':>9} {'tcp max':>8} {'overruns':>8}"

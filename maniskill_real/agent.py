@@ -41,6 +41,8 @@ from maniskill_real.ros.node import Latest, RosNode
 if TYPE_CHECKING:
     from mani_skill.envs.sapien_env import BaseEnv
 
+    from maniskill_real.ros.tf import TfBuffer
+
 RESET_COMMAND_RATE = 50.0  # Hz, for parts reset through forward command controllers
 
 
@@ -108,6 +110,7 @@ class ROS2Agent(BaseRealAgent):
         self.command_horizon = 0.05
         """s: time_from_start of streamed trajectory points (RealEnv sets one control period)."""
         self._cameras: dict[str, _Camera] = {}
+        self._tf: TfBuffer | None = None
         self._sim_env: BaseEnv | None = None
 
     # -- wiring ---------------------------------------------------------------------------
@@ -151,6 +154,11 @@ class ROS2Agent(BaseRealAgent):
                 rgb=visual.rgb,
                 depth=visual.depth,
             )
+        if any(c.config.tf_frames is not None for c in self._cameras.values()):
+            # Imported here: tf2_msgs is only needed (and only built) where TF is used.
+            from maniskill_real.ros.tf import TfBuffer
+
+            self._tf = TfBuffer(self.ros)
         self.task = {key: self.ros.latest(Bool, topic) for key, topic in cfg.task_topics.items()}
 
     def _sensor_names(self) -> list[str]:
@@ -287,18 +295,25 @@ class ROS2Agent(BaseRealAgent):
         return {n: data[n] for n in (sensor_names or list(data))}
 
     def get_sensor_params(self, sensor_names: list[str] | None = None) -> dict:
-        """Intrinsics of the aligned images; extrinsics from the config, else the sim camera's."""
+        """Intrinsics of the aligned images; extrinsics from the config or TF, else the sim
+        camera's."""
         assert self._sim_env is not None
         names = sensor_names or list(self._cameras)
         sim_params = self._sim_env.get_sensor_params()
         out = {}
         for name in names:
             cam = self._cameras[name]
-            if cam.config.cam2world is None:
+            frames = cam.config.tf_frames
+            if frames is not None:
+                assert self._tf is not None
+                cam2world = self._tf.lookup(frames.world, frames.camera, self.config.input_timeout)
+            elif cam.config.cam2world is not None:
+                cam2world = np.array(cam.config.cam2world)
+            else:
                 out[name] = sim_params[name]
                 continue
             assert cam.aligner is not None
-            params = sensor_params(cam.aligner.intrinsic_cv, np.array(cam.config.cam2world))
+            params = sensor_params(cam.aligner.intrinsic_cv, cam2world)
             out[name] = {k: torch.from_numpy(v).unsqueeze(0) for k, v in params.items()}
         return out
 

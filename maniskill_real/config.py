@@ -41,6 +41,15 @@ class ControllerConfig:
 
 
 @dataclass(frozen=True)
+class TfFrames:
+    """Read a camera's pose from TF: the frame the sim world is in, and the camera's optical
+    frame (OpenCV axes: x right, y down, z forward, as ROS camera drivers name *_optical_frame)."""
+
+    world: str
+    camera: str
+
+
+@dataclass(frozen=True)
 class CameraTopics:
     """Where a sim camera's real counterpart publishes, and how to map it onto the sim camera."""
 
@@ -53,7 +62,10 @@ class CameraTopics:
     """Subscribe to ``<image_topic>/compressed`` (image_transport "compressed") for colour."""
     max_age: float = 0.5
     cam2world: tuple[tuple[float, ...], ...] | None = None
-    """4x4 camera-to-world pose (OpenCV axes); None means the sim camera's own pose."""
+    """4x4 camera-to-world pose (OpenCV axes); None (and no tf_frames) means the sim camera's
+    own pose."""
+    tf_frames: TfFrames | None = None
+    """Look the pose up in TF instead of giving cam2world (the two exclude each other)."""
 
 
 @dataclass(frozen=True)
@@ -283,6 +295,7 @@ class _Validator:
                 "compressed",
                 "max_age",
                 "cam2world",
+                "tf_frames",
             },
         )
         cam2world = spec.get("cam2world")
@@ -296,6 +309,11 @@ class _Validator:
             if not ok:
                 raise self.fail(f"{key}.cam2world", "expected a 4x4 list of numbers")
             cam2world = tuple(tuple(float(v) for v in r) for r in cam2world)
+        tf_frames = spec.get("tf_frames")
+        if tf_frames is not None:
+            if cam2world is not None:
+                raise self.fail(f"{key}.tf_frames", "give either cam2world or tf_frames, not both")
+            tf_frames = self.tf_frames(tf_frames, f"{key}.tf_frames")
         depth = spec.get("depth_topic")
         compressed = spec.get("compressed", False)
         if not isinstance(compressed, bool):
@@ -311,4 +329,13 @@ class _Validator:
             compressed=compressed,
             max_age=self.positive(spec.get("max_age", 0.5), f"{key}.max_age"),
             cam2world=cam2world,
+            tf_frames=tf_frames,
+        )
+
+    def tf_frames(self, spec: Any, key: str) -> TfFrames:
+        spec = self.mapping(spec, key)
+        self.known_keys(spec, key, {"world", "camera"})
+        return TfFrames(
+            world=self.string(spec.get("world"), f"{key}.world"),
+            camera=self.string(spec.get("camera"), f"{key}.camera"),
         )

@@ -183,4 +183,5 @@ log "repo: $REPO"
 setup_vulkan
 setup_venv
 setup_python
+system_ros_sourced || bash "$REPO/scripts/build_interfaces.sh"  # tf2_msgs: no wheel
 log "done in $((SECONDS - START)) s; run things with $VENV/bin/python or $VENV/bin/maniskill-real"
