@@ -47,8 +47,7 @@ def run(config: str, mode: str, seeds: list[int], logs: Path) -> list[dict]:
 
     from maniskill_real.real_env import RealEnv
     from maniskill_real.tools.processes import RobotProcess
-    from maniskill_real.tools.rollout import compare, pure_rollout, real_rollout
-    from maniskill_real.tools.scripted import scripted_actions
+    from maniskill_real.tools.rollout import parity
 
     rows = []
     with RobotProcess(
@@ -68,16 +67,14 @@ def run(config: str, mode: str, seeds: list[int], logs: Path) -> list[dict]:
         env = RealEnv(sim, robot_config=config, scene_reset=SCENE_RESET)
         try:
             for seed in seeds:
-                actions, _ = scripted_actions("PickCube-v1", mode, seed)
-                pure = pure_rollout("PickCube-v1", mode, seed, actions)
-                real = real_rollout(env, seed, actions)
+                pure, real, gap = parity(env, "PickCube-v1", seed)
                 rows.append(
                     {
                         "seed": seed,
                         "sim": pure.grasped,
                         "real": real.grasped,
                         "overruns": real.overruns,
-                        **compare(pure, real),
+                        **gap,
                     }
                 )
         finally:

@@ -1,6 +1,6 @@
 """Start the mock robot: mirrors position commands into /joint_states and can publish a camera.
 
-    ros2 launch maniskill_real mock_hardware.launch.py time_constant:=0.1 command_delay:=0.02
+ros2 launch maniskill_real mock_hardware.launch.py time_constant:=0.1 command_delay:=0.02
 """
 
 from launch import LaunchDescription

@@ -1,6 +1,6 @@
 """Start the simulated robot: ManiSkill physics and renders behind the same topics as a real robot.
 
-    ros2 launch maniskill_real sim_robot.launch.py env_id:=PickCube-v1 robot_uid:=panda seed:=0
+ros2 launch maniskill_real sim_robot.launch.py env_id:=PickCube-v1 robot_uid:=panda seed:=0
 """
 
 from launch import LaunchDescription

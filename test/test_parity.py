@@ -17,8 +17,7 @@ import pytest
 import yaml
 
 from maniskill_real.real_env import RealEnv
-from maniskill_real.tools.rollout import compare, pure_rollout, real_rollout
-from maniskill_real.tools.scripted import scripted_actions
+from maniskill_real.tools.rollout import parity
 
 REPO = Path(__file__).resolve().parent.parent
 SCENE_RESET = "trigger:/sim_robot/reset_scene@/sim_robot/seed"
@@ -48,8 +47,6 @@ def test_scripted_grasp_parity(start_robot, tmp_path: Path, mode: str) -> None:
     stated bounds of the pure sim's at every step."""
     config = sim_config(tmp_path, cameras=False)
     start_robot("sim_robot", robot_config=str(config), control_mode=mode, seed=SEED)
-    actions, _ = scripted_actions("PickCube-v1", mode, SEED)
-    pure = pure_rollout("PickCube-v1", mode, SEED, actions)
     sim = gym.make(
         "PickCube-v1",
         obs_mode="state",
@@ -59,10 +56,9 @@ def test_scripted_grasp_parity(start_robot, tmp_path: Path, mode: str) -> None:
     )
     env = RealEnv(sim, robot_config=config, scene_reset=SCENE_RESET)
     try:
-        real = real_rollout(env, SEED, actions)
+        pure, real, gap = parity(env, "PickCube-v1", SEED)
     finally:
         env.close()
-    gap = compare(pure, real)
     assert pure.grasped, "the scripted policy must pick the cube in pure sim"
     assert real.grasped, f"the robot did not pick the cube; gap {gap}"
     assert gap["qpos_rms_mean"] < QPOS_RMS_BOUND, gap

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from ros_helpers import RECORD_QOS, wait_until
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Float64MultiArray
@@ -42,20 +42,6 @@ FINGERS = list(CONFIG.controllers["gripper"].joints)
 CAMERA = CONFIG.cameras["base_camera"]
 FOV = 1.8  # rad: wider than PickCube's pi/2 base camera, as a real camera must be
 WIDTH, HEIGHT = 640, 480
-RECORD_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=1000,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.VOLATILE,
-)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.005)
 
 
 def result(future: Any, timeout: float = 10.0) -> Any:

@@ -54,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     import mani_skill.envs  # noqa: F401 - registers the envs
 
     from maniskill_real.real_env import RealEnv
-    from maniskill_real.tools.rollout import compare, contact_sheet, pure_rollout, real_rollout
-    from maniskill_real.tools.scripted import scripted_actions
+    from maniskill_real.tools.rollout import contact_sheet, parity
 
     executable, default_config, scene_reset = ROBOTS[args.robot]
     config = args.robot_config or default_config
@@ -85,22 +84,19 @@ def main(argv: list[str] | None = None) -> int:
         frames: list[np.ndarray] = []
         for episode in range(args.episodes):
             seed = args.seed + episode
-            actions, sim_grasped = scripted_actions("PickCube-v1", args.control_mode, seed)
-            pure = pure_rollout("PickCube-v1", args.control_mode, seed, actions)
 
-            def progress(k: int, info: dict, n: int = len(actions), ep: int = episode) -> None:
-                if (k + 1) % 20 == 0 or k + 1 == n:
+            def progress(k: int, info: dict, ep: int = episode) -> None:
+                if (k + 1) % 20 == 0:
                     ages = info["timing"].get("ages", {})
                     js = ages.get("joint_states", float("nan")) * 1e3
                     print(
-                        f"  episode {ep} step {k + 1:3d}/{n}  joint_states age {js:5.1f} ms  "
+                        f"  episode {ep} step {k + 1:3d}  joint_states age {js:5.1f} ms  "
                         f"overruns {info['timing']['overruns']}",
                         flush=True,
                     )
 
-            real = real_rollout(env, seed, actions, progress, frame_every=10)
+            pure, real, gap = parity(env, "PickCube-v1", seed, on_step=progress, frame_every=10)
             frames += real.frames
-            gap = compare(pure, real)
             totals.append((real, gap))
             print(
                 f"episode {episode} (seed {seed}): cube picked  sim {pure.grasped}  "

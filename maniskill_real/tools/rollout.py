@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -103,6 +104,20 @@ def compare(pure: Rollout, real: Rollout) -> dict[str, float]:
         "tracking_rms": float(np.sqrt(np.mean(tracking**2))),
         "tracking_max": float(tracking.max()),
     }
+
+
+def parity(
+    env, env_id: str, seed: int, **real_kwargs: Any
+) -> tuple[Rollout, Rollout, dict[str, float]]:
+    """The scripted grasp for ``seed`` through pure ManiSkill and through ``env`` (a RealEnv
+    in the same control mode): (pure, real, compare(pure, real))."""
+    from maniskill_real.tools.scripted import scripted_actions
+
+    mode = env.base_sim_env.agent.control_mode
+    actions, _ = scripted_actions(env_id, mode, seed)
+    pure = pure_rollout(env_id, mode, seed, actions)
+    real = real_rollout(env, seed, actions, **real_kwargs)
+    return pure, real, compare(pure, real)
 
 
 def contact_sheet(frames: Sequence[np.ndarray], columns: int = 8) -> np.ndarray:
