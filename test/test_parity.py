@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
+from maniskill_real.errors import StaleInputError
 from maniskill_real.real_env import RealEnv
 from maniskill_real.tools.rollout import parity
 
@@ -98,3 +99,28 @@ def test_camera_through_ros_matches_sim_render(start_robot, tmp_path: Path) -> N
     assert real["depth"].shape == sim["depth"].shape and real["depth"].dtype == sim["depth"].dtype
     error = np.abs(real["depth"].numpy().astype(int) - sim["depth"].numpy().astype(int))
     assert np.median(error) <= 5  # mm
+
+
+def test_dropped_topic_raises_stale_input_naming_it(start_robot, tmp_path: Path) -> None:
+    """sim_robot's drop_topics knob silences /joint_states mid-episode: the next steps raise
+    StaleInputError naming /joint_states, instead of acting on an old reading."""
+    config = sim_config(tmp_path, cameras=False)
+    start_robot("sim_robot", robot_config=str(config), seed=SEED)
+    sim = gym.make(
+        "PickCube-v1",
+        obs_mode="state",
+        control_mode="pd_joint_delta_pos",
+        reward_mode="sparse",
+        sim_backend="physx_cpu",
+    )
+    env = RealEnv(sim, robot_config=config, scene_reset=SCENE_RESET)
+    try:
+        env.reset(seed=SEED)
+        env.step(np.zeros(8, dtype=np.float32))
+        env.agent.ros.set_parameter("/sim_robot", "drop_topics", ["/joint_states"], 5.0)
+        with pytest.raises(StaleInputError, match="/joint_states") as err:
+            for _ in range(20):  # max_age 0.25 s = 5 steps at 20 Hz
+                env.step(np.zeros(8, dtype=np.float32))
+        assert err.value.age > err.value.max_age
+    finally:
+        env.close()

@@ -185,7 +185,7 @@ class RosNode:
         if not response.success:
             raise RuntimeError(f"{service} failed: {response.message}")
 
-    def set_parameter(self, node: str, name: str, value: int | float | str, timeout: float) -> None:
+    def set_parameter(self, node: str, name: str, value: object, timeout: float) -> None:
         """Set another node's parameter through its set_parameters service."""
         from rcl_interfaces.srv import SetParameters
         from rclpy.parameter import Parameter
