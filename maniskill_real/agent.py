@@ -46,6 +46,11 @@ if TYPE_CHECKING:
 RESET_COMMAND_RATE = 50.0  # Hz, for parts reset through forward command controllers
 
 
+def _sim_vector(values: Any) -> np.ndarray:
+    """A tensor or array of per-joint values (sim order, possibly batched) as a flat float64."""
+    return np.asarray(torch.as_tensor(values).cpu(), dtype=np.float64).reshape(-1)
+
+
 @dataclass
 class Snapshot:
     """Every input of one observation, read at one moment."""
@@ -78,22 +83,35 @@ class _Camera:
                 )
             self.depth = ros.latest(Image, config.depth_topic)
         self.aligner: CameraAligner | None = None
+        self._info_key: tuple | None = None
 
     def streams(self) -> list[Latest]:
         return [s for s in (self.rgb, self.depth) if s is not None]
 
     def aligner_for(self, info: CameraInfo) -> CameraAligner:
-        real = intrinsics_from_camera_info(info)
-        if self.aligner is None or self.aligner.real != real:
+        """The aligner for this CameraInfo, rebuilt only when the calibration changes: a new
+        CameraInfo comes with every frame, and building an aligner takes milliseconds."""
+        key = (
+            info.width,
+            info.height,
+            info.distortion_model,
+            tuple(info.k),
+            tuple(info.d),
+            info.binning_x,
+            info.binning_y,
+            info.roi,
+        )
+        if self.aligner is None or key != self._info_key:
             # One bilinear sample per sim pixel, as SAPIEN renders: closer to what the policy
             # saw in training than area averaging (PSNR in test_camera_align.py).
             self.aligner = CameraAligner(
-                real,
+                intrinsics_from_camera_info(info),
                 sim_intrinsics(self.sim_config),
                 self.config.alignment,
                 self.config.name,
                 antialias=False,
             )
+            self._info_key = key
         return self.aligner
 
 
@@ -134,8 +152,17 @@ class ROS2Agent(BaseRealAgent):
         """Create the node, subscriptions and publishers. Publishes nothing."""
         if self._sim_env is None:
             raise RuntimeError("ROS2Agent.bind(sim_env) must run before start()")
+        self.ros = RosNode(self.node_name, namespace=self.config.namespace)
+        try:
+            self._subscribe_and_advertise()
+        except BaseException:  # e.g. a camera the config lacks: leave no node behind
+            self.ros.close()
+            self.ros = None
+            raise
+
+    def _subscribe_and_advertise(self) -> None:
+        assert self.ros is not None and self._sim_env is not None
         cfg = self.config
-        self.ros = RosNode(self.node_name, namespace=cfg.namespace)
         self.joint_states: Latest[JointState] = self.ros.latest(JointState, cfg.joint_states_topic)
         self.commands = {
             part: ControllerCommand(self.ros, ctrl) for part, ctrl in cfg.controllers.items()
@@ -170,22 +197,33 @@ class ROS2Agent(BaseRealAgent):
         return list(self._sim_env._sensor_configs)
 
     def stop(self) -> None:
-        """Leave every controller holding its current position, then leave the graph."""
+        """Leave every controller holding still, then leave the graph.
+
+        Publishes nothing if nothing was ever commanded (a close after a failed reset). A
+        position forward controller is held at the measured position only if that reading is
+        fresh: a stale one would pull the robot back; its last command stands instead.
+        """
         if self.ros is None:
             return
         try:
-            msg, _ = self.joint_states.get()
-            try:
-                qpos = None if msg is None else self._qpos_from(msg)
-            except JointMismatchError:
-                qpos = None  # readings never matched the config, so nothing was commanded
-            if qpos is not None:
+            if any(command.sent for command in self.commands.values()):
+                qpos = self._fresh_qpos()
                 for part, command in self.commands.items():
-                    command.hold(self.joint_map.to_controller(part, qpos))
+                    command.hold(None if qpos is None else self.joint_map.to_controller(part, qpos))
                 time.sleep(0.1)  # let the hold reach the controllers before the node goes
         finally:
             self.ros.close()
             self.ros = None
+
+    def _fresh_qpos(self) -> np.ndarray | None:
+        """The newest joint positions (sim order), or None if stale or not matching."""
+        msg, _, age = self.joint_states.get()
+        if msg is None or age > self.config.joint_states_max_age:
+            return None
+        try:
+            return self._qpos_from(msg)
+        except JointMismatchError:
+            return None
 
     def camera_aligners(self) -> dict[str, CameraAligner]:
         """Each camera's alignment, once its CameraInfo arrived (after wait_for_inputs)."""
@@ -203,7 +241,7 @@ class ROS2Agent(BaseRealAgent):
         timeout = self.config.input_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         for latest in self.inputs():
-            latest.wait(max(0.0, deadline - time.monotonic()) if latest.count == 0 else 0.0)
+            latest.wait(max(0.0, deadline - time.monotonic()))
         # One full read before anything moves: unknown joints, a camera narrower than the sim
         # camera, an unsupported encoding or a stale input all raise here.
         self.sample()
@@ -227,11 +265,14 @@ class ROS2Agent(BaseRealAgent):
         idx = self.joint_map.joint_states_index(msg.name)
         return np.asarray(msg.position, dtype=np.float64)[idx]
 
+    def _latest_qpos(self) -> np.ndarray:
+        """Joint positions (sim order) of the newest /joint_states; one must have arrived."""
+        return self._qpos_from(self.joint_states.get()[0])
+
     def sample(self) -> Snapshot:
         """Read every input now; raise StaleInputError for one older than its max age."""
         cfg = self.config
-        msg, stamp = self.joint_states.get()
-        age = self.joint_states.age()
+        msg, stamp, age = self.joint_states.get()
         if msg is None or age > cfg.joint_states_max_age:
             raise StaleInputError(self.joint_states.topic, age, cfg.joint_states_max_age)
         idx = self.joint_map.joint_states_index(msg.name)
@@ -243,13 +284,12 @@ class ROS2Agent(BaseRealAgent):
             ages={"joint_states": age},
         )
         for name, cam in self._cameras.items():
-            info, _ = cam.info.get()
+            info = cam.info.get()[0]
             data: dict[str, torch.Tensor] = {}
             for kind, stream in (("rgb", cam.rgb), ("depth", cam.depth)):
                 if stream is None:
                     continue
-                image, stamp = stream.get()
-                age = stream.age()
+                image, stamp, age = stream.get()
                 if image is None or info is None or age > cam.config.max_age:
                     raise StaleInputError(stream.topic, age, cam.config.max_age)
                 aligner = cam.aligner_for(info)
@@ -270,7 +310,7 @@ class ROS2Agent(BaseRealAgent):
         """The newest real-world task booleans (e.g. success) from the configured topics."""
         out = {}
         for key, latest in self.task.items():
-            msg, _ = latest.get()
+            msg = latest.get()[0]
             if msg is not None:
                 out[key] = bool(msg.data)
         return out
@@ -326,7 +366,7 @@ class ROS2Agent(BaseRealAgent):
         self._send(qvel, "velocity")
 
     def _send(self, values: Any, interface: str) -> None:
-        values = np.asarray(torch.as_tensor(values).cpu(), dtype=np.float64).reshape(-1)
+        values = _sim_vector(values)
         parts = [p for p, c in self.config.controllers.items() if c.interface == interface]
         # Convert every part before publishing any, so a bad value sends nothing at all.
         per_part = {p: self.joint_map.to_controller(p, values) for p in parts}
@@ -340,10 +380,10 @@ class ROS2Agent(BaseRealAgent):
         """Move to ``qpos`` (sim order) at no more than reset.max_joint_speed, then wait until
         every joint is within reset.tolerance, or raise ResetError naming the worst joint."""
         cfg = self.config.reset
-        target = np.asarray(torch.as_tensor(qpos).cpu(), dtype=np.float64).reshape(-1)
+        target = _sim_vector(qpos)
         self.wait_for_inputs()
         self.wait_for_controllers()
-        start = self._qpos_from(self.joint_states.get()[0])
+        start = self._latest_qpos()
         duration = max(float(np.max(np.abs(target - start))) / cfg.max_joint_speed, 0.1)
         ramped = []
         for part, command in self.commands.items():
@@ -359,7 +399,7 @@ class ROS2Agent(BaseRealAgent):
         try:
             while True:
                 s = min(1.0, (time.monotonic() - t0) / duration)
-                current = self._qpos_from(self.joint_states.get()[0])
+                current = self._latest_qpos()
                 for part in positional:
                     self._send_part(part, start + s * (target - start))
                 for part in velocity:  # a speed-limited P loop for velocity controllers
@@ -378,7 +418,7 @@ class ROS2Agent(BaseRealAgent):
                 time.sleep(1.0 / RESET_COMMAND_RATE)
         finally:
             for part in velocity:
-                self._send_part(part, np.zeros_like(target))
+                self.commands[part].hold(None)
 
     def _send_part(self, part: str, sim_values: np.ndarray) -> None:
         self.commands[part].send(self.joint_map.to_controller(part, sim_values), 0.0)

@@ -237,9 +237,7 @@ class RealEnv(gym.Env):
         """Sim reset (samples the initial qpos), robot to it, scene reset, first observation."""
         base = self.base_sim_env
         base.reset(seed=seed, options=options)
-        if isinstance(self.agent, ROS2Agent):
-            self.agent.wait_for_inputs()
-        self.agent.reset(base.agent.robot.get_qpos()[0])
+        self.agent.reset(base.agent.robot.get_qpos()[0])  # ROS2Agent waits for inputs first
         self.scene_reset(self, seed, options)
         self._elapsed_steps[:] = 0
         self._sample()

@@ -1,10 +1,14 @@
-"""Helpers the integration tests share: a recording QoS and polling with a named timeout."""
+"""Helpers the integration tests share: a recording QoS, polling with a named timeout, and the
+policy's sim env."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
+import gymnasium as gym
+import mani_skill.envs  # noqa: F401 - registers PickCube-v1
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 # A deep reliable queue: a test that records a topic must not lose a message.
@@ -22,3 +26,17 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.005)
+
+
+def policy_env(
+    control_mode: str = "pd_joint_delta_pos", obs_mode: str = "state", **kwargs: Any
+) -> gym.Env:
+    """The PickCube-v1 sim env a policy was trained on, as RealEnv takes it."""
+    return gym.make(
+        "PickCube-v1",
+        obs_mode=obs_mode,
+        control_mode=control_mode,
+        reward_mode="sparse",
+        sim_backend="physx_cpu",
+        **kwargs,
+    )

@@ -11,14 +11,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import cv2
-import gymnasium as gym
-import mani_skill.envs  # noqa: F401 - registers the envs
 import numpy as np
 import pytest
 import yaml
+from ros_helpers import policy_env
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory
@@ -46,14 +46,7 @@ def write_config(tmp_path: Path, **overrides: object) -> Path:
 
 
 def make_env(config: Path, obs_mode: str = "rgb", robot_uid: str = "panda") -> RealEnv:
-    sim = gym.make(
-        "PickCube-v1",
-        robot_uids=robot_uid,
-        obs_mode=obs_mode,
-        control_mode="pd_joint_delta_pos",
-        reward_mode="sparse",
-        sim_backend="physx_cpu",
-    )
+    sim = policy_env(obs_mode=obs_mode, robot_uids=robot_uid)
     return RealEnv(sim, robot_config=config, scene_reset="none")
 
 
@@ -122,7 +115,8 @@ class FakeCameraDriver:
 def test_two_cameras_with_depth_and_sync_info(start_robot, tmp_path: Path) -> None:
     """A fixed and a wrist camera (panda_wristcam), rgb + depth: each arrives with the sim's
     shape and dtype (depth int16 mm with its channel), the mock's flat 1 m depth plane reads
-    1000 mm, and info carries every frame's age and its skew to the joint states."""
+    1000 mm, and info carries every frame's age and its skew to the joint states. A step
+    keeps each camera's aligner (its CameraInfo did not change)."""
     cameras = {
         name: {
             "image_topic": f"/{name}/color/image_raw",
@@ -136,7 +130,10 @@ def test_two_cameras_with_depth_and_sync_info(start_robot, tmp_path: Path) -> No
     env = make_env(config, obs_mode="rgb+depth", robot_uid="panda_wristcam")
     try:
         obs, info = env.reset(seed=0)
+        aligners = env.agent.camera_aligners()
         obs, _, _, _, info = env.step(np.zeros(8, dtype=np.float32))
+        assert sorted(aligners) == sorted(cameras)
+        assert all(env.agent.camera_aligners()[n] is a for n, a in aligners.items())
         sim_obs, _ = env.sim_env.reset(seed=0)
         for name in cameras:
             real, sim = obs["sensor_data"][name], sim_obs["sensor_data"][name]
@@ -156,7 +153,8 @@ def test_two_cameras_with_depth_and_sync_info(start_robot, tmp_path: Path) -> No
 
 def test_narrow_real_camera_fails_before_motion(start_robot, tmp_path: Path) -> None:
     """A real camera narrower than the sim camera raises CameraFovError naming both fields of
-    view, during reset and before any command is published."""
+    view, during reset and before any command is published; close() then publishes none
+    either."""
     start_robot("mock_hardware", camera_fov=0.8, initial_positions=NEAR_HOME)
     spy = CommandSpy()
     env = make_env(write_config(tmp_path))
@@ -164,6 +162,9 @@ def test_narrow_real_camera_fails_before_motion(start_robot, tmp_path: Path) -> 
         with pytest.raises(CameraFovError) as err:
             env.reset(seed=0)
         assert "Real FOV" in str(err.value) and "sim FOV" in str(err.value)
+        assert spy.count == 0
+        env.close()
+        time.sleep(0.3)
         assert spy.count == 0
     finally:
         env.close()

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import gymnasium as gym
-import mani_skill.envs  # noqa: F401 - registers the envs
 import numpy as np
 import pytest
 import yaml
+from ros_helpers import policy_env
 
 from maniskill_real.errors import StaleInputError
 from maniskill_real.real_env import RealEnv
@@ -48,14 +47,7 @@ def test_scripted_grasp_parity(start_robot, tmp_path: Path, mode: str) -> None:
     stated bounds of the pure sim's at every step."""
     config = sim_config(tmp_path, cameras=False)
     start_robot("sim_robot", robot_config=str(config), control_mode=mode, seed=SEED)
-    sim = gym.make(
-        "PickCube-v1",
-        obs_mode="state",
-        control_mode=mode,
-        reward_mode="sparse",
-        sim_backend="physx_cpu",
-    )
-    env = RealEnv(sim, robot_config=config, scene_reset=SCENE_RESET)
+    env = RealEnv(policy_env(mode), robot_config=config, scene_reset=SCENE_RESET)
     try:
         pure, real, gap = parity(env, "PickCube-v1", SEED)
     finally:
@@ -77,16 +69,11 @@ def test_camera_through_ros_matches_sim_render(start_robot, tmp_path: Path) -> N
     and depth keeps its channel and millimetre units."""
     config = sim_config(tmp_path, cameras=True)
     start_robot("sim_robot", robot_config=str(config), seed=SEED)
-    make = dict(
-        obs_mode="rgb+depth",
-        control_mode="pd_joint_delta_pos",
-        reward_mode="sparse",
-        sim_backend="physx_cpu",
-    )
-    reference = gym.make("PickCube-v1", **make)
+    reference = policy_env(obs_mode="rgb+depth")
     expected, _ = reference.reset(seed=SEED)
     reference.close()
-    env = RealEnv(gym.make("PickCube-v1", **make), robot_config=config, scene_reset=SCENE_RESET)
+    sim = policy_env(obs_mode="rgb+depth")
+    env = RealEnv(sim, robot_config=config, scene_reset=SCENE_RESET)
     try:
         env.reset(seed=SEED)
         obs, *_ = env.step(np.zeros(8, dtype=np.float32))  # a frame rendered after the reset
@@ -106,14 +93,7 @@ def test_dropped_topic_raises_stale_input_naming_it(start_robot, tmp_path: Path)
     StaleInputError naming /joint_states, instead of acting on an old reading."""
     config = sim_config(tmp_path, cameras=False)
     start_robot("sim_robot", robot_config=str(config), seed=SEED)
-    sim = gym.make(
-        "PickCube-v1",
-        obs_mode="state",
-        control_mode="pd_joint_delta_pos",
-        reward_mode="sparse",
-        sim_backend="physx_cpu",
-    )
-    env = RealEnv(sim, robot_config=config, scene_reset=SCENE_RESET)
+    env = RealEnv(policy_env(), robot_config=config, scene_reset=SCENE_RESET)
     try:
         env.reset(seed=SEED)
         env.step(np.zeros(8, dtype=np.float32))

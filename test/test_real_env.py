@@ -31,7 +31,7 @@ import torch
 import yaml
 from mani_skill.utils.wrappers.flatten import FlattenRGBDObservationWrapper
 from mani_skill.utils.wrappers.gymnasium import CPUGymWrapper
-from ros_helpers import RECORD_QOS, wait_until
+from ros_helpers import RECORD_QOS, policy_env, wait_until
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory
@@ -148,13 +148,7 @@ class Envs:
         self.reals: list[RealEnv] = []
 
     def sim(self, mode: str = "pd_joint_delta_pos", obs_mode: str = "state") -> gym.Env:
-        env = gym.make(
-            "PickCube-v1",
-            obs_mode=obs_mode,
-            control_mode=mode,
-            reward_mode="sparse",
-            sim_backend="physx_cpu",
-        )
+        env = policy_env(mode, obs_mode)
         self.sims.append(env)
         return env
 

@@ -11,12 +11,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import gymnasium as gym
-import mani_skill.envs  # noqa: F401 - registers the envs
 import numpy as np
 import pytest
 import yaml
 from geometry_msgs.msg import TransformStamped
+from ros_helpers import policy_env
 from scipy.spatial.transform import Rotation
 from tf2_msgs.msg import TFMessage
 
@@ -187,14 +186,7 @@ def test_real_env_extrinsics_from_tf(start_robot, tf_pub: TfPublisher, tmp_path:
     )
     start_robot("mock_hardware", robot_config=str(config), initial_positions=NEAR_HOME)
     tf_pub.publish_static(WORLD_BASE, BASE_CAMERA)
-    sim = gym.make(
-        "PickCube-v1",
-        obs_mode="rgb",
-        control_mode="pd_joint_delta_pos",
-        reward_mode="sparse",
-        sim_backend="physx_cpu",
-    )
-    env = RealEnv(sim, robot_config=config, scene_reset="none")
+    env = RealEnv(policy_env(obs_mode="rgb"), robot_config=config, scene_reset="none")
     try:
         obs, _ = env.reset(seed=0)
         params = obs["sensor_param"]["base_camera"]

@@ -19,14 +19,12 @@ import time
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.parameter import Parameter
-from sensor_msgs.msg import CameraInfo, Image
 
 from maniskill_real.align.camera import Intrinsics
-from maniskill_real.config import load_robot_config
+from maniskill_real.config import CameraTopics, load_robot_config
+from maniskill_real.robots.camera_publisher import CameraPublisher
 from maniskill_real.robots.surface import ControlSurface
-from maniskill_real.ros.image import camera_info_from_intrinsics, numpy_to_image
-from maniskill_real.ros.node import STATE_QOS, RosNode
-from maniskill_real.ros.stamps import time_msg
+from maniskill_real.ros.node import RosNode
 
 PARAMETERS: dict[str, object] = {
     "robot_config": "panda",
@@ -45,21 +43,14 @@ PARAMETERS: dict[str, object] = {
 class TestCamera:
     """A moving test pattern with a flat depth plane, stamped like a camera driver would."""
 
-    def __init__(self, ros: RosNode, topics, intr: Intrinsics) -> None:
-        self.topics = topics
-        self.intr = intr
-        self.rgb_pub = ros.publisher(Image, topics.image_topic, STATE_QOS)
-        self.info_pub = ros.publisher(CameraInfo, topics.info_topic, STATE_QOS)
-        self.depth_pub = (
-            ros.publisher(Image, topics.depth_topic, STATE_QOS) if topics.depth_topic else None
-        )
+    def __init__(self, ros: RosNode, topics: CameraTopics, intr: Intrinsics) -> None:
+        self.out = CameraPublisher(ros, topics, intr, depth=True)
         v, u = np.mgrid[0 : intr.height, 0 : intr.width]
         self._u, self._v = u.astype(np.uint16), v.astype(np.uint16)
         self._depth = np.full((intr.height, intr.width), 1000, dtype=np.uint16)  # 1 m plane
         self.frame = 0
 
     def publish(self, stamp_ns: int) -> None:
-        stamp = time_msg(stamp_ns)
         shift = self.frame * 4
         rgb = np.stack(
             [
@@ -69,11 +60,7 @@ class TestCamera:
             ],
             axis=-1,
         ).astype(np.uint8)
-        frame_id = f"{self.topics.name}_optical_frame"
-        self.rgb_pub.publish(numpy_to_image(rgb, "rgb8", stamp, frame_id))
-        self.info_pub.publish(camera_info_from_intrinsics(self.intr, stamp, frame_id))
-        if self.depth_pub is not None:
-            self.depth_pub.publish(numpy_to_image(self._depth, "16UC1", stamp, frame_id))
+        self.out.publish(stamp_ns, rgb, self._depth)
         self.frame += 1
 
 
@@ -152,14 +139,14 @@ class MockHardware:
 
 def main(args: list[str] | None = None) -> None:
     ros = RosNode("mock_hardware", cli_args=sys.argv if args is None else args)
-    robot = MockHardware(ros)
-    signal.signal(signal.SIGINT, lambda *_: robot.stop())
-    signal.signal(signal.SIGTERM, lambda *_: robot.stop())
-    ros.node.get_logger().info(
-        f"mock hardware for {robot.config.robot_uid}: joints {robot.joint_names}, "
-        f"{robot.rate:.0f} Hz, time_constant {robot.time_constant} s"
-    )
-    try:
+    try:  # a bad parameter or config raises here: close the node all the same
+        robot = MockHardware(ros)
+        signal.signal(signal.SIGINT, lambda *_: robot.stop())
+        signal.signal(signal.SIGTERM, lambda *_: robot.stop())
+        ros.node.get_logger().info(
+            f"mock hardware for {robot.config.robot_uid}: joints {robot.joint_names}, "
+            f"{robot.rate:.0f} Hz, time_constant {robot.time_constant} s"
+        )
         robot.run()
     finally:
         ros.close()

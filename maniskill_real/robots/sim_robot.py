@@ -40,14 +40,13 @@ import torch
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from maniskill_real.align.camera import Intrinsics, sim_intrinsics
 from maniskill_real.config import CameraTopics, load_robot_config
+from maniskill_real.robots.camera_publisher import CameraPublisher
 from maniskill_real.robots.surface import ControlSurface
-from maniskill_real.ros.image import camera_info_from_intrinsics, numpy_to_image
 from maniskill_real.ros.node import STATE_QOS, RosNode
 from maniskill_real.ros.stamps import time_msg
 
@@ -100,21 +99,6 @@ class CameraSpec:
     depth: bool
 
 
-@dataclass(frozen=True)
-class SimCamera:
-    """One sim camera standing in for a real one: its topics, intrinsics and publishers."""
-
-    topics: CameraTopics
-    intrinsics: Intrinsics
-    image_pub: Any
-    info_pub: Any
-    depth_pub: Any | None
-
-    @property
-    def frame_id(self) -> str:
-        return f"{self.topics.name}_optical_frame"
-
-
 class CameraRenderer:
     """In the camera process: a copy of the scene whose cameras have the real cameras'
     resolution and FOV, at the sim cameras' poses, set to physics' state for every frame."""
@@ -140,21 +124,11 @@ class CameraRenderer:
         )
         self.unwrapped = self.env.unwrapped
         self.reset(spec.seed)
-        self.cameras: list[SimCamera] = []
+        self.cameras: list[CameraPublisher] = []
         for name, fov in fovs.items():
-            topics = spec.cameras[name]
             K = Intrinsics.from_fov(spec.width, spec.height, fov).K
-            self.cameras.append(
-                SimCamera(
-                    topics=topics,
-                    intrinsics=Intrinsics(spec.width, spec.height, K, np.zeros(5), "plumb_bob"),
-                    image_pub=ros.publisher(Image, topics.image_topic, STATE_QOS),
-                    info_pub=ros.publisher(CameraInfo, topics.info_topic, STATE_QOS),
-                    depth_pub=ros.publisher(Image, topics.depth_topic, STATE_QOS)
-                    if spec.depth and topics.depth_topic
-                    else None,
-                )
-            )
+            intrinsics = Intrinsics(spec.width, spec.height, K, np.zeros(5), "plumb_bob")
+            self.cameras.append(CameraPublisher(ros, spec.cameras[name], intrinsics, spec.depth))
         self._render()  # the first render allocates and compiles for seconds
 
     def reset(self, seed: int) -> None:
@@ -169,29 +143,19 @@ class CameraRenderer:
         for sensor in sensors:
             sensor.capture()
         return [
-            sensor.get_obs(
-                rgb=True, depth=cam.depth_pub is not None, position=False, segmentation=False
-            )
+            sensor.get_obs(rgb=True, depth=cam.has_depth, position=False, segmentation=False)
             for sensor, cam in zip(sensors, self.cameras, strict=True)
         ]
 
     def publish(self, stamp_ns: int, state: np.ndarray, dropped: frozenset[str]) -> None:
         """Render the scene in physics' ``state`` and publish every camera's frame."""
         self.unwrapped.set_state(torch.from_numpy(state))
-        stamp = time_msg(stamp_ns)
-
-        def send(pub: Any, msg: Any) -> None:
-            if pub.topic_name not in dropped:
-                pub.publish(msg)
-
         for cam, obs in zip(self.cameras, self._render(), strict=True):
-            rgb = obs["rgb"][0].numpy()
-            send(cam.image_pub, numpy_to_image(rgb, "rgb8", stamp, cam.frame_id))
-            send(cam.info_pub, camera_info_from_intrinsics(cam.intrinsics, stamp, cam.frame_id))
-            if cam.depth_pub is not None:
+            depth_mm = None
+            if cam.has_depth:
                 # ManiSkill's depth: int16 mm along the optical axis, 0 where nothing was hit.
                 depth_mm = obs["depth"][0, ..., 0].numpy().clip(0).astype(np.uint16)
-                send(cam.depth_pub, numpy_to_image(depth_mm, "16UC1", stamp, cam.frame_id))
+            cam.publish(stamp_ns, obs["rgb"][0].numpy(), depth_mm, dropped)
 
 
 def _camera_main(conn: Connection, spec: CameraSpec) -> None:

@@ -59,7 +59,6 @@ class ControlSurface:
     ) -> None:
         """``joint_names``: ROS names in this robot's own order; ``clock``: seconds, the same
         clock that ``targets(now)`` is called with (wall or sim time)."""
-        self.ros = ros
         self.log = ros.node.get_logger()
         self.joint_names = list(joint_names)
         self._index = {n: i for i, n in enumerate(self.joint_names)}
@@ -72,8 +71,6 @@ class ControlSurface:
         self._is_velocity = np.zeros(n, dtype=bool)
         self._segments: list[_Segment] = []
         self._pending: deque[tuple[float, Callable[[float], None]]] = deque()
-        self.commands_received = 0
-        self.commands_dropped = 0
         for ctrl in config.controllers.values():
             missing = [j for j in ctrl.joints if j not in self._index]
             if missing:
@@ -87,7 +84,6 @@ class ControlSurface:
     # -- command intake (executor thread) -------------------------------------------------
     def _defer(self, apply: Callable[[float], None]) -> None:
         with self._lock:
-            self.commands_received += 1
             self._pending.append((self._clock() + self.command_delay, apply))
 
     def _forward_cb(self, ctrl: ControllerConfig) -> Callable[[Float64MultiArray], None]:
@@ -103,8 +99,8 @@ class ControlSurface:
                 self._drop(f"{ctrl.command_topic}: Non-finite value received. Dropping message")
                 return
 
-            def apply(_: float) -> None:
-                self._clear_segments(idx)
+            def apply(now: float) -> None:
+                self._clear_segments(idx, now)
                 self._is_velocity[idx] = velocity
                 if velocity:
                     self._velocity[idx] = data
@@ -123,7 +119,7 @@ class ControlSurface:
             if not msg.points:  # empty trajectory: hold position
 
                 def hold(now: float) -> None:
-                    self._clear_segments(ctrl_idx)
+                    self._clear_segments(ctrl_idx, now)
 
                 self._defer(hold)
                 return
@@ -142,8 +138,8 @@ class ControlSurface:
                 return
 
             def start(now: float) -> None:
-                current = self.current_targets(now)[idx]
-                self._clear_segments(idx)
+                current = self._position_targets(now)[idx]
+                self._clear_segments(idx, now)
                 self._is_velocity[idx] = False
                 self._velocity[idx] = 0.0
                 self._segments.append(
@@ -155,25 +151,24 @@ class ControlSurface:
         return on_trajectory
 
     def _drop(self, why: str) -> None:
-        with self._lock:
-            self.commands_dropped += 1
         self.log.error(why, throttle_duration_sec=1.0)
 
-    def _clear_segments(self, idx: np.ndarray) -> None:
-        """Freeze the given joints at their current interpolated target (caller holds the lock)."""
-        now = self._clock()
+    def _clear_segments(self, idx: np.ndarray, now: float) -> None:
+        """Freeze the given joints at their interpolated target at ``now`` (caller holds the
+        lock)."""
         keep = []
         for seg in self._segments:
             held = np.isin(seg.joints, idx)
+            if not held.any():
+                keep.append(seg)
+                continue
             self._position[seg.joints[held]] = seg.at(now)[held]
             if not held.all():
-                keep.append(seg)
-                seg_keep = ~held
-                keep[-1] = _Segment(seg.joints[seg_keep], seg.times, seg.positions[:, seg_keep])
+                keep.append(_Segment(seg.joints[~held], seg.times, seg.positions[:, ~held]))
         self._segments = keep
 
     # -- robot side (its own thread) ------------------------------------------------------
-    def current_targets(self, now: float) -> np.ndarray:
+    def _position_targets(self, now: float) -> np.ndarray:
         """Position targets at ``now`` (caller holds the lock)."""
         pos = self._position.copy()
         for seg in self._segments:
@@ -186,7 +181,7 @@ class ControlSurface:
             while self._pending and self._pending[0][0] <= now:
                 _, apply = self._pending.popleft()
                 apply(now)
-            return self.current_targets(now), self._velocity.copy(), self._is_velocity.copy()
+            return self._position_targets(now), self._velocity.copy(), self._is_velocity.copy()
 
     def reset(self, positions: np.ndarray) -> None:
         """Hold ``positions`` from now on and forget every pending command and trajectory, so
@@ -199,19 +194,13 @@ class ControlSurface:
             self._is_velocity[:] = False
 
     def publish_joint_states(
-        self,
-        stamp_ns: int,
-        position: np.ndarray,
-        velocity: np.ndarray,
-        effort: np.ndarray,
-        order: np.ndarray | None = None,
+        self, stamp_ns: int, position: np.ndarray, velocity: np.ndarray, effort: np.ndarray
     ) -> None:
-        """Publish in ``order`` (indices into joint_names); ros2_control guarantees no order."""
-        order = np.arange(len(self.joint_names)) if order is None else order
+        """Publish in ``joint_names`` order (ros2_control guarantees no order)."""
         msg = JointState()
         msg.header.stamp = time_msg(stamp_ns)
-        msg.name = [self.joint_names[i] for i in order]
-        msg.position = np.asarray(position, dtype=np.float64)[order].tolist()
-        msg.velocity = np.asarray(velocity, dtype=np.float64)[order].tolist()
-        msg.effort = np.asarray(effort, dtype=np.float64)[order].tolist()
+        msg.name = list(self.joint_names)
+        msg.position = np.asarray(position, dtype=np.float64).tolist()
+        msg.velocity = np.asarray(velocity, dtype=np.float64).tolist()
+        msg.effort = np.asarray(effort, dtype=np.float64).tolist()
         self._js_pub.publish(msg)

@@ -65,14 +65,15 @@ class ControllerCommand:
         self._pub.publish(msg)
         self.sent += 1
 
-    def hold(self, current: np.ndarray) -> None:
-        """Make the controller hold position: an empty trajectory for JTC, the current pose for
-        a position forward controller, zero for a velocity one."""
+    def hold(self, current: np.ndarray | None) -> None:
+        """Make the controller hold still: an empty trajectory for JTC, zero for a velocity
+        forward controller, ``current`` (controller order) for a position one; without
+        ``current`` a position forward controller gets nothing, as its last command holds."""
         if self.is_trajectory:
             self._pub.publish(JointTrajectory())
         elif self.controller.interface == "velocity":
-            self._pub.publish(Float64MultiArray(data=[0.0] * len(self.controller.joints)))
-        else:
+            self.send(np.zeros(len(self.controller.joints)), 0.0)
+        elif current is not None:
             self.send(current, 0.0)
 
     @property

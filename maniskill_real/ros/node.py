@@ -2,8 +2,8 @@
 
 One ``RosNode`` owns its own rclpy context, one node and one single-threaded executor spinning
 on a background thread (MultiThreadedExecutor is slow on small machines). Subscriptions keep
-only the newest message (depth 1: a deeper queue makes "latest" stale) with its stamp and its
-arrival time, so the caller can report ages and refuse stale inputs.
+only the newest message (depth 1: a deeper queue makes "latest" stale) with its header stamp, so
+the caller can report ages and refuse stale inputs.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ MsgT = TypeVar("MsgT")
 
 
 class Latest(Generic[MsgT]):
-    """The newest message on one topic, with its header stamp and its arrival time."""
+    """The newest message on one topic, with its header stamp (arrival time if it has none)."""
 
     def __init__(self, topic: str, clock_ns: Callable[[], int]) -> None:
         self.topic = topic
@@ -62,42 +62,32 @@ class Latest(Generic[MsgT]):
         self._cond = threading.Condition()
         self._msg: MsgT | None = None
         self._stamp_ns = 0
-        self._received_ns = 0
-        self.count = 0
 
     def _on_msg(self, msg: MsgT) -> None:
         header = getattr(msg, "header", None)
-        now = self._clock_ns()
+        stamp_ns = stamp_to_ns(header.stamp) if header is not None else self._clock_ns()
         with self._cond:
             self._msg = msg
-            self._stamp_ns = stamp_to_ns(header.stamp) if header is not None else now
-            self._received_ns = now
-            self.count += 1
+            self._stamp_ns = stamp_ns
             self._cond.notify_all()
 
-    def get(self) -> tuple[MsgT | None, int]:
-        """(message, header stamp in ns of the ROS clock); (None, 0) before the first one."""
-        with self._cond:
-            return self._msg, self._stamp_ns
-
-    def age(self) -> float:
-        """Seconds between the message's header stamp and now (ROS clock); inf before any."""
+    def get(self) -> tuple[MsgT | None, int, float]:
+        """(message, header stamp in ns of the ROS clock, its age in s), read under one lock so
+        the age is the returned message's; (None, 0, inf) before the first one."""
         with self._cond:
             if self._msg is None:
-                return float("inf")
-            return (self._clock_ns() - self._stamp_ns) * 1e-9
+                return None, 0, float("inf")
+            return self._msg, self._stamp_ns, (self._clock_ns() - self._stamp_ns) * 1e-9
 
-    def wait(self, timeout: float, after_count: int = 0) -> MsgT:
-        """Block until more than ``after_count`` messages arrived, or raise TopicTimeoutError."""
+    def wait(self, timeout: float) -> None:
+        """Block until a first message arrived, or raise TopicTimeoutError."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self.count <= after_count:
+            while self._msg is None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TopicTimeoutError(self.topic, timeout)
                 self._cond.wait(left)
-            assert self._msg is not None
-            return self._msg
 
 
 class RosNode:
@@ -112,13 +102,17 @@ class RosNode:
     ) -> None:
         self.context = Context()
         rclpy.init(args=cli_args, context=self.context)
-        self.node = Node(
-            name,
-            namespace=namespace,
-            context=self.context,
-            parameter_overrides=parameter_overrides or [],
-            automatically_declare_parameters_from_overrides=False,
-        )
+        try:
+            self.node = Node(
+                name,
+                namespace=namespace,
+                context=self.context,
+                parameter_overrides=parameter_overrides or [],
+                automatically_declare_parameters_from_overrides=False,
+            )
+        except BaseException:  # e.g. an invalid name: don't leave the context initialised
+            rclpy.shutdown(context=self.context)
+            raise
         self._executor = SingleThreadedExecutor(context=self.context)
         self._executor.add_node(self.node)
         self._thread = threading.Thread(target=self._spin, name=f"{name}-executor", daemon=True)
