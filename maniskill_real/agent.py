@@ -266,8 +266,12 @@ class ROS2Agent(BaseRealAgent):
         return np.asarray(msg.position, dtype=np.float64)[idx]
 
     def _latest_qpos(self) -> np.ndarray:
-        """Joint positions (sim order) of the newest /joint_states; one must have arrived."""
-        return self._qpos_from(self.joint_states.get()[0])
+        """Joint positions (sim order) of the newest /joint_states; raise StaleInputError when
+        it is older than its max age, so a reset never converges on an old reading."""
+        msg, _, age = self.joint_states.get()
+        if msg is None or age > self.config.joint_states_max_age:
+            raise StaleInputError(self.joint_states.topic, age, self.config.joint_states_max_age)
+        return self._qpos_from(msg)
 
     def sample(self) -> Snapshot:
         """Read every input now; raise StaleInputError for one older than its max age."""

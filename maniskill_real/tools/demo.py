@@ -98,9 +98,14 @@ def main(argv: list[str] | None = None) -> int:
             pure, real, gap = parity(env, "PickCube-v1", seed, on_step=progress, frame_every=10)
             frames += real.frames
             totals.append((real, gap))
+            robot_side = (
+                real.grasped
+                if "is_grasped" in env.agent.config.task_topics
+                else "unknown (no is_grasped in the config's task_topics)"
+            )
             print(
-                f"episode {episode} (seed {seed}): cube picked  sim {pure.grasped}  "
-                f"robot {real.grasped}"
+                f"episode {episode} (seed {seed}): cube picked  "
+                f"sim {pure.grasped}  robot {robot_side}"
             )
         report(totals, env.control_freq)
         if frames:
