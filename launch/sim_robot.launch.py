@@ -16,9 +16,14 @@ def generate_launch_description():
         DeclareLaunchArgument(
             "robot_config",
             default_value=PathJoinSubstitution(
-                [FindPackageShare("maniskill_real"), "config", "panda.yaml"]
+                [FindPackageShare("maniskill_real"), "config", "panda_sim.yaml"]
             ),
-            description="Robot config YAML (joints, controllers, cameras).",
+            description="Robot config YAML (joints, controllers, cameras, task topics).",
+        ),
+        DeclareLaunchArgument(
+            "control_mode",
+            default_value="pd_joint_delta_pos",
+            description="The policy env's control mode: sets the joint drives' gains only.",
         ),
         DeclareLaunchArgument(
             "env_id", default_value="PickCube-v1", description="ManiSkill environment id."
@@ -49,6 +54,7 @@ def generate_launch_description():
         parameters=[
             {
                 "robot_config": LaunchConfiguration("robot_config"),
+                "control_mode": LaunchConfiguration("control_mode"),
                 "env_id": LaunchConfiguration("env_id"),
                 "robot_uid": LaunchConfiguration("robot_uid"),
                 "seed": ParameterValue(LaunchConfiguration("seed"), value_type=int),
