@@ -217,12 +217,9 @@ class ROS2Agent(BaseRealAgent):
 
     def _fresh_qpos(self) -> np.ndarray | None:
         """The newest joint positions (sim order), or None if stale or not matching."""
-        msg, _, age = self.joint_states.get()
-        if msg is None or age > self.config.joint_states_max_age:
-            return None
         try:
-            return self._qpos_from(msg)
-        except JointMismatchError:
+            return self._latest_qpos()
+        except (StaleInputError, JointMismatchError):
             return None
 
     def camera_aligners(self) -> dict[str, CameraAligner]:
@@ -253,32 +250,32 @@ class ROS2Agent(BaseRealAgent):
         timeout = self.config.input_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         for command in self.commands.values():
-            while command.subscriber_count == 0:
-                if time.monotonic() > deadline:
-                    raise RealEnvError(
-                        f"nothing subscribes to {command.topic} after {timeout:.1f} s; is "
-                        f"controller '{command.controller.name}' loaded and active?"
-                    )
-                time.sleep(0.01)
+            left = max(0.0, deadline - time.monotonic())
+            if not self.ros.wait_for_subscribers(command.publisher, left):
+                raise RealEnvError(
+                    f"nothing subscribes to {command.topic} after {timeout:.1f} s; is "
+                    f"controller '{command.controller.name}' loaded and active?"
+                )
 
     def _qpos_from(self, msg: JointState) -> np.ndarray:
         idx = self.joint_map.joint_states_index(msg.name)
         return np.asarray(msg.position, dtype=np.float64)[idx]
 
-    def _latest_qpos(self) -> np.ndarray:
-        """Joint positions (sim order) of the newest /joint_states; raise StaleInputError when
-        it is older than its max age, so a reset never converges on an old reading."""
-        msg, _, age = self.joint_states.get()
+    def _current_joint_states(self) -> tuple[JointState, int, float]:
+        """The newest /joint_states with its stamp and age; StaleInputError when it is older
+        than its max age, so neither a step nor a reset acts on an old reading."""
+        msg, stamp, age = self.joint_states.get()
         if msg is None or age > self.config.joint_states_max_age:
             raise StaleInputError(self.joint_states.topic, age, self.config.joint_states_max_age)
-        return self._qpos_from(msg)
+        return msg, stamp, age
+
+    def _latest_qpos(self) -> np.ndarray:
+        """Joint positions (sim order) of the newest, fresh /joint_states."""
+        return self._qpos_from(self._current_joint_states()[0])
 
     def sample(self) -> Snapshot:
         """Read every input now; raise StaleInputError for one older than its max age."""
-        cfg = self.config
-        msg, stamp, age = self.joint_states.get()
-        if msg is None or age > cfg.joint_states_max_age:
-            raise StaleInputError(self.joint_states.topic, age, cfg.joint_states_max_age)
+        msg, stamp, age = self._current_joint_states()
         idx = self.joint_map.joint_states_index(msg.name)
         qvel = np.asarray(msg.velocity, dtype=np.float64)
         snap = Snapshot(

@@ -49,11 +49,14 @@ POSITION_CONTROLLERS = (PDJointPosController, PDEEPosController)
 VELOCITY_CONTROLLERS = (PDJointVelController,)
 
 
-def check_control_mode(sim_env: BaseEnv, config: RobotConfig | None) -> None:
-    """Refuse control modes whose targets the real side can't reproduce exactly."""
+def check_control_mode(sim_env: BaseEnv, config: RobotConfig | None) -> tuple[bool, bool]:
+    """Refuse control modes whose targets the real side can't reproduce exactly.
+
+    Returns whether the mode sets position targets and whether it sets velocity targets.
+    """
     agent = sim_env.agent
     mode = agent.control_mode
-    controllers = agent.controller.controllers if hasattr(agent.controller, "controllers") else {}
+    controllers = getattr(agent.controller, "controllers", {"all": agent.controller})
     problem = None
     if mode not in SUPPORTED_MODES:
         problem = "it is not supported"
@@ -76,6 +79,11 @@ def check_control_mode(sim_env: BaseEnv, config: RobotConfig | None) -> None:
             f"control mode '{mode}' can't run on the real robot: {problem}. "
             f"Supported modes: {', '.join(SUPPORTED_MODES)}"
         )
+    subs = controllers.values()
+    return (
+        any(isinstance(s, POSITION_CONTROLLERS) for s in subs),
+        any(isinstance(s, VELOCITY_CONTROLLERS) for s in subs),
+    )
 
 
 class RealEnv(gym.Env):
@@ -133,7 +141,7 @@ class RealEnv(gym.Env):
             config = robot_config if robot_config is not None else base.agent.uid
             agent = (agent_cls or ROS2Agent)(config)
         self.agent = agent
-        check_control_mode(base, getattr(agent, "config", None))
+        self._sets_qpos, self._sets_qvel = check_control_mode(base, getattr(agent, "config", None))
         if isinstance(agent, ROS2Agent):
             agent.bind(base)
             agent.command_horizon = self.control_dt
@@ -217,21 +225,12 @@ class RealEnv(gym.Env):
         """Run the sim controller on the twin and send the drive targets it computes."""
         sim_agent = self.base_sim_env.agent
         sim_agent.set_action(action)
-        sets_qpos, sets_qvel = self._target_kinds()
         robot = sim_agent.robot
-        if sets_qpos:
+        if self._sets_qpos:
             self.agent.set_target_qpos(robot.get_drive_targets()[0])
-        if sets_qvel:
+        if self._sets_qvel:
             self.agent.set_target_qvel(robot.get_drive_velocities()[0])
         return action
-
-    def _target_kinds(self) -> tuple[bool, bool]:
-        controller = self.base_sim_env.agent.controller
-        subs = getattr(controller, "controllers", {"all": controller}).values()
-        return (
-            any(isinstance(s, POSITION_CONTROLLERS) for s in subs),
-            any(isinstance(s, VELOCITY_CONTROLLERS) for s in subs),
-        )
 
     def _real_reset(self, seed: int | None, options: dict | None):
         """Sim reset (samples the initial qpos), robot to it, scene reset, first observation."""

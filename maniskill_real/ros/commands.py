@@ -34,7 +34,7 @@ class ControllerCommand:
         self.is_trajectory = controller.kind == "joint_trajectory_controller"
         msg_type = JointTrajectory if self.is_trajectory else Float64MultiArray
         self.topic = controller.command_topic
-        self._pub = ros.publisher(msg_type, self.topic)
+        self.publisher = ros.publisher(msg_type, self.topic)
         self.sent = 0
 
     def send(self, targets: np.ndarray, time_from_start: float) -> None:
@@ -62,7 +62,7 @@ class ControllerCommand:
             )
         else:
             msg = Float64MultiArray(data=targets.tolist())
-        self._pub.publish(msg)
+        self.publisher.publish(msg)
         self.sent += 1
 
     def hold(self, current: np.ndarray | None) -> None:
@@ -70,7 +70,7 @@ class ControllerCommand:
         forward controller, ``current`` (controller order) for a position one; without
         ``current`` a position forward controller gets nothing, as its last command holds."""
         if self.is_trajectory:
-            self._pub.publish(JointTrajectory())
+            self.publisher.publish(JointTrajectory())
         elif self.controller.interface == "velocity":
             self.send(np.zeros(len(self.controller.joints)), 0.0)
         elif current is not None:
@@ -78,4 +78,4 @@ class ControllerCommand:
 
     @property
     def subscriber_count(self) -> int:
-        return self._pub.get_subscription_count()
+        return self.publisher.get_subscription_count()
