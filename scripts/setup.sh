@@ -42,8 +42,10 @@ gpu_icd() {
 }
 
 pkg_version() {  # prints the installed version of a Debian package, or nothing
-    dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null \
-        | awk '$1=="install" && $3=="installed" {print $4}'
+    # dpkg-query exits 1 for a package it has never seen: that is "not installed", not a failure.
+    local status
+    status="$(dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null || true)"
+    awk '$1=="install" && $3=="installed" {print $4}' <<<"$status"
 }
 
 setup_vulkan() {
