@@ -45,7 +45,7 @@ def run(config: str, mode: str, seeds: list[int], logs: Path) -> list[dict]:
     import gymnasium as gym
     import mani_skill.envs  # noqa: F401
 
-    from maniskill_real.real_env import RealEnv
+    from maniskill_real.env.real_env import RealEnv
     from maniskill_real.tools.processes import RobotProcess
     from maniskill_real.tools.rollout import parity
 

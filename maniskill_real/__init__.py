@@ -13,12 +13,12 @@ __all__ = ["RealEnv", "ROS2Agent", "load_robot_config"]
 if TYPE_CHECKING:
     from maniskill_real.agent import ROS2Agent
     from maniskill_real.config import load_robot_config
-    from maniskill_real.real_env import RealEnv
+    from maniskill_real.env.real_env import RealEnv
 
 
 def __getattr__(name: str) -> Any:
     if name == "RealEnv":
-        from maniskill_real.real_env import RealEnv
+        from maniskill_real.env.real_env import RealEnv
 
         return RealEnv
     if name == "ROS2Agent":

@@ -16,14 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from mani_skill.agents.base_real_agent import BaseRealAgent
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
 from std_msgs.msg import Bool
 
 from maniskill_real.align.camera import CameraAligner, sensor_params, sim_intrinsics
 from maniskill_real.align.joints import JointMap
 from maniskill_real.config import RobotConfig, load_robot_config
+from maniskill_real.env import sim_bridge
+from maniskill_real.env.agent_port import RealAgent
 from maniskill_real.errors import (
+    ActionError,
+    ConfigError,
     JointMismatchError,
     RealEnvError,
     ResetError,
@@ -77,7 +80,7 @@ class _Camera:
         self.depth: Latest[Image] | None = None
         if depth:
             if config.depth_topic is None:
-                raise ValueError(
+                raise ConfigError(
                     f"the sim env observes depth from camera '{config.name}', but the robot "
                     f"config has no cameras.{config.name}.depth_topic"
                 )
@@ -115,7 +118,7 @@ class _Camera:
         return self.aligner
 
 
-class ROS2Agent(BaseRealAgent):
+class ROS2Agent(RealAgent):
     """A robot reached through ros2_control controllers, /joint_states and camera topics."""
 
     def __init__(self, config: RobotConfig | str | Path = "panda", node_name: str = "real_env"):
@@ -125,25 +128,27 @@ class ROS2Agent(BaseRealAgent):
         self.ros: RosNode | None = None
         self.joint_map: JointMap | None = None
         self.snapshot: Snapshot | None = None
-        self.command_horizon = 0.05
-        """s: time_from_start of streamed trajectory points (RealEnv sets one control period)."""
+        self.command_horizon = 0.05  # s: time_from_start of streamed trajectory points
         self._cameras: dict[str, _Camera] = {}
         self._tf: TfBuffer | None = None
         self._sim_env: BaseEnv | None = None
+        self._streams: dict[str, tuple[bool, bool]] = {}
 
     # -- wiring ---------------------------------------------------------------------------
-    def bind(self, sim_env: BaseEnv) -> None:
-        """Check the config against the sim robot and remember what the sim observes.
+    def bind(self, twin: BaseEnv, cameras: dict[str, tuple[bool, bool]]) -> None:
+        """Check the config against the sim robot and remember which camera streams to read.
 
         Raises before any ROS entity exists, so a bad config never reaches the robot.
         """
-        self._sim_env = sim_env
-        self._sim_agent = sim_env.agent
+        super().bind(twin, cameras)
+        self._sim_env = twin
+        self._streams = dict(cameras)
+        sim_env = twin
         sim_joints = [j.name for j in sim_env.agent.robot.active_joints]
         self.joint_map = JointMap(self.config, sim_joints)
         uncommanded = set(self.joint_map.ros_joints) - set(self.config.controlled_joints())
         if uncommanded:
-            raise ValueError(
+            raise ConfigError(
                 f"{self.config.path}: key 'controllers': no controller commands joint(s) "
                 f"{', '.join(sorted(uncommanded))} of the sim robot"
             )
@@ -167,19 +172,19 @@ class ROS2Agent(BaseRealAgent):
         self.commands = {
             part: ControllerCommand(self.ros, ctrl) for part, ctrl in cfg.controllers.items()
         }
-        visual = self._sim_env.obs_mode_struct.visual
-        for name in self._sensor_names():
+        sim_cameras = sim_bridge.sensor_configs(self._sim_env)
+        for name, (rgb, depth) in self._streams.items():
             if name not in cfg.cameras:
-                raise ValueError(
+                raise ConfigError(
                     f"{cfg.path}: key 'cameras': the sim env observes camera '{name}', "
                     f"which has no entry (configured: {', '.join(cfg.cameras) or 'none'})"
                 )
             self._cameras[name] = _Camera(
                 self.ros,
                 cfg.cameras[name],
-                self._sim_env._sensor_configs[name],
-                rgb=visual.rgb,
-                depth=visual.depth,
+                sim_cameras[name],
+                rgb=rgb,
+                depth=depth,
             )
         if any(c.config.tf_frames is not None for c in self._cameras.values()):
             # Imported here: tf2_msgs is only needed (and only built) where TF is used.
@@ -187,14 +192,6 @@ class ROS2Agent(BaseRealAgent):
 
             self._tf = TfBuffer(self.ros)
         self.task = {key: self.ros.latest(Bool, topic) for key, topic in cfg.task_topics.items()}
-
-    def _sensor_names(self) -> list[str]:
-        """Cameras whose frames the sim env's observations contain."""
-        assert self._sim_env is not None
-        visual = self._sim_env.obs_mode_struct.visual
-        if not (visual.rgb or visual.depth):
-            return []
-        return list(self._sim_env._sensor_configs)
 
     def stop(self) -> None:
         """Leave every controller holding still, then leave the graph.
@@ -329,7 +326,12 @@ class ROS2Agent(BaseRealAgent):
         return self.snapshot
 
     def capture_sensor_data(self, sensor_names: list[str] | None = None) -> None:
-        """Frames are captured by ``sample()`` at the control tick; nothing to trigger."""
+        """Read every input now (RealEnv calls this once per control tick)."""
+        self.sample()
+
+    def input_timing(self) -> dict[str, tuple[int, float]]:
+        snap = self._snap()
+        return {name: (stamp, snap.ages[name]) for name, stamp in snap.stamps_ns.items()}
 
     def get_sensor_data(self, sensor_names: list[str] | None = None) -> dict:
         data = self._snap().sensor_data
@@ -373,7 +375,7 @@ class ROS2Agent(BaseRealAgent):
         per_part = {p: self.joint_map.to_controller(p, values) for p in parts}
         bad = [p for p, v in per_part.items() if not np.all(np.isfinite(v))]
         if bad:
-            raise ValueError(f"non-finite {interface} targets for {', '.join(bad)}; sent nothing")
+            raise ActionError(f"non-finite {interface} targets for {', '.join(bad)}; sent nothing")
         for part, targets in per_part.items():
             self.commands[part].send(targets, self.command_horizon)
 

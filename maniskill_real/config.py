@@ -13,14 +13,12 @@ from typing import Any, Literal
 
 import yaml
 
+from maniskill_real.errors import ConfigError
+
 ControllerKind = Literal["forward_command_controller", "joint_trajectory_controller"]
 CONTROLLER_KINDS: tuple[str, ...] = ("forward_command_controller", "joint_trajectory_controller")
 INTERFACES: tuple[str, ...] = ("position", "velocity")
 ALIGNMENTS: tuple[str, ...] = ("intrinsics", "center_crop")
-
-
-class ConfigError(ValueError):
-    """A robot config that can't be used; the message names the file and the key."""
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,47 @@
-"""The exceptions a RealEnv user catches. No ROS or ManiSkill imports: anyone may raise them."""
+"""Every exception the package raises on purpose, under one root.
+
+    ManiSkillRealError
+    ├── ConfigError            a robot config, sim env or argument that can't be used (ValueError)
+    │   ├── ControlModeError   a control mode whose targets a ros2_control controller can't take
+    │   └── RenderModeError    a render mode with no real counterpart
+    ├── ActionError            an action of the wrong shape or non-finite; nothing sent (ValueError)
+    └── RealEnvError           the robot side refused or failed: no safe step (RuntimeError)
+        ├── TopicTimeoutError, StaleInputError, JointMismatchError, ResetError, TfLookupError
+        ├── CameraFovError     a real camera narrower than the sim camera (also a ValueError)
+        └── UnsupportedEncodingError   an image encoding the codec can't decode (also a ValueError)
+
+A runner catches ``RealEnvError`` for "the robot side refused", ``ManiSkillRealError`` for
+anything this package raised. No ROS or ManiSkill imports: anyone may raise them.
+"""
 
 from __future__ import annotations
 
+import math
+from typing import Any
 
-class RealEnvError(RuntimeError):
-    """Base class: something on the real side prevents a safe step or reset."""
+
+class ManiSkillRealError(Exception):
+    """Root of every exception maniskill_real raises on purpose."""
+
+
+class ConfigError(ManiSkillRealError, ValueError):
+    """A robot config (or env argument) that can't be used; the message names file and key."""
+
+
+class ControlModeError(ConfigError):
+    """A control mode whose targets the real side can't reproduce exactly."""
+
+
+class RenderModeError(ConfigError):
+    """A render mode that shows something the robot doesn't have."""
+
+
+class ActionError(ManiSkillRealError, ValueError):
+    """An action of the wrong shape or with non-finite values; nothing was published."""
+
+
+class RealEnvError(ManiSkillRealError, RuntimeError):
+    """Something on the real side prevents a safe step or reset."""
 
 
 class TopicTimeoutError(RealEnvError):
@@ -36,5 +73,31 @@ class ResetError(RealEnvError):
     """The robot did not reach the reset pose within tolerance in time."""
 
 
-class ActionError(ValueError):
-    """An action of the wrong shape or with non-finite values; nothing was published."""
+class TfLookupError(RealEnvError):
+    """No chain of known transforms connects the two frames."""
+
+
+class UnsupportedEncodingError(RealEnvError, ValueError):
+    """An image encoding (or compressed format) the codec does not handle."""
+
+
+class CameraFovError(RealEnvError, ValueError):
+    """The sim camera sees beyond the real camera, so its image cannot be reproduced.
+
+    ``real`` and ``sim`` are ``align.camera.Intrinsics`` (anything with width, height, fov_x,
+    fov_y in radians).
+    """
+
+    def __init__(self, name: str, real: Any, sim: Any) -> None:
+        self.name = name
+        self.real_fov_deg = (math.degrees(real.fov_x), math.degrees(real.fov_y))
+        self.sim_fov_deg = (math.degrees(sim.fov_x), math.degrees(sim.fov_y))
+        super().__init__(
+            f"camera {name!r}: the sim camera's view is not inside the real camera's. "
+            f"Real FOV {self.real_fov_deg[0]:.1f} deg horizontal x "
+            f"{self.real_fov_deg[1]:.1f} deg vertical ({real.width}x{real.height}); "
+            f"sim FOV {self.sim_fov_deg[0]:.1f} deg horizontal x "
+            f"{self.sim_fov_deg[1]:.1f} deg vertical ({sim.width}x{sim.height}). "
+            "Use a wider real camera or lens, narrow the sim camera's fov, "
+            "or use mode='center_crop'."
+        )

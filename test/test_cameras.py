@@ -24,8 +24,8 @@ from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory
 
 from maniskill_real.align.camera import CameraFovError, Intrinsics
+from maniskill_real.env.real_env import RealEnv
 from maniskill_real.errors import StaleInputError
-from maniskill_real.real_env import RealEnv
 from maniskill_real.ros.image import (
     UnsupportedEncodingError,
     camera_info_from_intrinsics,

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from ros_helpers import policy_env
 
+from maniskill_real.env.real_env import RealEnv
 from maniskill_real.errors import StaleInputError
-from maniskill_real.real_env import RealEnv
 from maniskill_real.tools.rollout import parity
 
 REPO = Path(__file__).resolve().parent.parent

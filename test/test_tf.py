@@ -20,7 +20,7 @@ from scipy.spatial.transform import Rotation
 from tf2_msgs.msg import TFMessage
 
 from maniskill_real.config import ConfigError, load_robot_config
-from maniskill_real.real_env import RealEnv
+from maniskill_real.env.real_env import RealEnv
 from maniskill_real.ros.node import RosNode
 from maniskill_real.ros.tf import TF_QOS, TF_STATIC_QOS, TfBuffer, TfLookupError
 

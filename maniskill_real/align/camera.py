@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Literal
 import cv2
 import numpy as np
 
+from maniskill_real.errors import CameraFovError
+
 if TYPE_CHECKING:
     from mani_skill.sensors.camera import CameraConfig
 
@@ -193,24 +195,6 @@ def sim_intrinsics(camera_config: CameraConfig) -> Intrinsics:
     if K.ndim == 3 and K.shape[0] == 1:
         K = K[0]
     return Intrinsics.from_maniskill_K(width, height, K)
-
-
-class CameraFovError(ValueError):
-    """The sim camera sees beyond the real camera, so its image cannot be reproduced."""
-
-    def __init__(self, name: str, real: Intrinsics, sim: Intrinsics) -> None:
-        self.name = name
-        self.real_fov_deg = (math.degrees(real.fov_x), math.degrees(real.fov_y))
-        self.sim_fov_deg = (math.degrees(sim.fov_x), math.degrees(sim.fov_y))
-        super().__init__(
-            f"camera {name!r}: the sim camera's view is not inside the real camera's. "
-            f"Real FOV {self.real_fov_deg[0]:.1f} deg horizontal x "
-            f"{self.real_fov_deg[1]:.1f} deg vertical ({real.width}x{real.height}); "
-            f"sim FOV {self.sim_fov_deg[0]:.1f} deg horizontal x "
-            f"{self.sim_fov_deg[1]:.1f} deg vertical ({sim.width}x{sim.height}). "
-            "Use a wider real camera or lens, narrow the sim camera's fov, "
-            "or use mode='center_crop'."
-        )
 
 
 def _metres_to_mm_int16(depth_m: np.ndarray) -> np.ndarray:

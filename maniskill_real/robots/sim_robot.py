@@ -45,6 +45,7 @@ from std_srvs.srv import Trigger
 
 from maniskill_real.align.camera import Intrinsics, sim_intrinsics
 from maniskill_real.config import CameraTopics, load_robot_config
+from maniskill_real.env import sim_bridge
 from maniskill_real.robots.camera_publisher import CameraPublisher
 from maniskill_real.robots.surface import ControlSurface
 from maniskill_real.ros.node import STATE_QOS, RosNode
@@ -134,7 +135,8 @@ class CameraRenderer:
     def reset(self, seed: int) -> None:
         """Rebuild the scene as physics' reset did, in case that reset reconfigured it."""
         self.env.reset(seed=seed)
-        for obj in self.unwrapped._hidden_objects:  # e.g. goal markers: not seen by cameras
+        # e.g. goal markers: not seen by cameras
+        for obj in sim_bridge.hidden_objects(self.unwrapped):
             obj.hide_visual()
 
     def _render(self) -> list[dict[str, torch.Tensor]]:
@@ -304,6 +306,7 @@ class SimRobot:
         )
         self.env = gym.make(p["env_id"], render_backend="none", **env_kwargs)
         self.unwrapped = self.env.unwrapped
+        self.physics = sim_bridge.PhysicsStepper(self.unwrapped)
         self.sim_freq = int(self.unwrapped.sim_freq)
         self.steps_per_control = self.sim_freq // int(self.unwrapped.control_freq)
         self.env.reset(seed=seed)
@@ -340,7 +343,7 @@ class SimRobot:
         self._sim_joint_names = [j.name for j in robot.get_active_joints()]
         # The PhysX articulation under ManiSkill's batched wrapper (num_envs=1): its numpy API
         # costs microseconds per call, the wrapper's torch API tens of them.
-        self._art = robot._objs[0]
+        self._art = sim_bridge.physx_articulation(robot)
         self._joints = self._art.get_active_joints()
         self._stiffness = np.array([j.stiffness for j in self._joints])
         self._damping = np.array([j.damping for j in self._joints])
@@ -429,14 +432,14 @@ class SimRobot:
                         throttle_duration_sec=5.0,
                     )
             if n % self.steps_per_control == 0:
-                self.unwrapped._before_control_step()
+                self.physics.before_control_step()
             self._step(self._now_s)
             n += 1
             t_ns = start_ns + n * 1_000_000_000 // self.sim_freq
             self._now_s = t_ns * 1e-9
             self._publish(self._clock_pub, Clock(clock=time_msg(t_ns)))
             if n % self.steps_per_control == 0:
-                self.unwrapped._after_control_step()
+                self.physics.after_control_step()
                 self._publish_task_state()
             if t_ns >= next_js_ns:
                 self._publish_joint_states(t_ns)
@@ -465,9 +468,7 @@ class SimRobot:
             joint.set_drive_target(p)
             joint.set_drive_velocity_target(v)
         self._drive_targets = (position, velocity)
-        self.unwrapped._before_simulation_step()
-        self.unwrapped.scene.step()
-        self.unwrapped._after_simulation_step()
+        self.physics.simulation_step()
 
     def _publish_joint_states(self, stamp_ns: int) -> None:
         """Positions (plus the configured noise), velocities, and as effort the force each

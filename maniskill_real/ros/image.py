@@ -15,11 +15,7 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from maniskill_real.align.camera import Intrinsics
-
-
-class UnsupportedEncodingError(ValueError):
-    """An image encoding (or compressed format) this codec does not handle."""
-
+from maniskill_real.errors import UnsupportedEncodingError
 
 # encoding -> (element dtype, channels)
 _ENCODINGS: dict[str, tuple[np.dtype, int]] = {

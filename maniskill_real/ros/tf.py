@@ -16,7 +16,7 @@ from geometry_msgs.msg import Transform
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from tf2_msgs.msg import TFMessage
 
-from maniskill_real.errors import RealEnvError
+from maniskill_real.errors import TfLookupError
 from maniskill_real.ros.node import RosNode
 
 # What tf2_ros listeners use: a deep queue, since one /tf message per frame may come in bursts,
@@ -33,10 +33,6 @@ TF_STATIC_QOS = QoSProfile(
     reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.TRANSIENT_LOCAL,
 )
-
-
-class TfLookupError(RealEnvError):
-    """No chain of known transforms connects the two frames."""
 
 
 def quaternion_to_matrix(x: float, y: float, z: float, w: float) -> np.ndarray:

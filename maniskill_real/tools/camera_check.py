@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from maniskill_real.env import sim_bridge
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="maniskill-real camera-check", description=__doc__)
@@ -76,13 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     base = sim.unwrapped
     agent = ROS2Agent(args.robot_config, node_name="camera_check")
     try:
-        agent.bind(base)
+        agent.bind(base, {name: (True, False) for name in sim_bridge.sensor_configs(base)})
         agent.start()
         base.reset(seed=args.seed)
         agent.wait_for_inputs()
         snapshot = agent.sample()
         base.agent.robot.set_qpos(agent.get_qpos())  # pose the sim robot as the real one
-        rendered = base._get_obs_sensor_data()
+        rendered = sim_bridge.render_sensor_data(base)
         args.out.mkdir(parents=True, exist_ok=True)
         overlays = {}
         for name, aligner in agent.camera_aligners().items():

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     import gymnasium as gym
     import mani_skill.envs  # noqa: F401 - registers the envs
 
-    from maniskill_real.real_env import RealEnv
+    from maniskill_real.env.real_env import RealEnv
     from maniskill_real.tools.rollout import contact_sheet, parity
 
     executable, default_config, scene_reset = ROBOTS[args.robot]

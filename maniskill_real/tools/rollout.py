@@ -67,7 +67,7 @@ def real_rollout(
 ) -> Rollout:
     """Reset ``env`` (a RealEnv) with ``seed`` and replay ``actions``, recording what the
     policy observed through ROS, input ages and overruns."""
-    base = env.base_sim_env
+    base = env.twin
     out = Rollout()
     obs, info = env.reset(seed=seed)
     start = time.monotonic()
@@ -113,7 +113,7 @@ def parity(
     in the same control mode): (pure, real, compare(pure, real))."""
     from maniskill_real.tools.scripted import scripted_actions
 
-    mode = env.base_sim_env.agent.control_mode
+    mode = env.twin.agent.control_mode
     actions, _ = scripted_actions(env_id, mode, seed)
     pure = pure_rollout(env_id, mode, seed, actions)
     real = real_rollout(env, seed, actions, **real_kwargs)

@@ -13,6 +13,8 @@ import torch
 from mani_skill.agents.controllers.utils.kinematics import Kinematics
 from mani_skill.utils.structs.pose import Pose
 
+from maniskill_real.env import sim_bridge
+
 GRIPPER_OPEN, GRIPPER_CLOSED = 1.0, -1.0
 # (phase, steps): move above the cube, descend, close, carry to the goal.
 PHASES = (("above", 35), ("descend", 25), ("close", 12), ("carry", 48))
@@ -33,7 +35,7 @@ class ScriptedPickCube:
         self.step_count = 0
         self.kinematics = None
         if self.mode == "pd_joint_delta_pos":
-            arm = self.env.agent._controller_configs["pd_ee_delta_pose"]["arm"]
+            arm = sim_bridge.controller_configs(self.env.agent, "pd_ee_delta_pose")["arm"]
             robot = self.env.agent.robot
             names = [j.name for j in robot.active_joints]
             idx = torch.tensor([names.index(n) for n in arm.joint_names], dtype=torch.int32)

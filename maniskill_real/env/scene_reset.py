@@ -10,8 +10,10 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from maniskill_real.errors import ConfigError
+
 if TYPE_CHECKING:
-    from maniskill_real.real_env import RealEnv
+    from maniskill_real.env.real_env import RealEnv
 
 SceneReset = Callable[["RealEnv", int | None, dict | None], None]
 
@@ -60,7 +62,7 @@ def make_scene_reset(spec: Any) -> SceneReset:
     if isinstance(spec, str) and spec.startswith("trigger:"):
         service, _, seed_parameter = spec.removeprefix("trigger:").partition("@")
         return TriggerSceneReset(service, seed_parameter or None)
-    raise ValueError(
+    raise ConfigError(
         f"scene_reset {spec!r}: expected 'auto', 'prompt', 'none', 'trigger:<service>' "
         "(optionally '@<node>/<seed parameter>') or a callable (env, seed, options)"
     )

@@ -1,0 +1,66 @@
+"""How RealEnv talks to any real agent: ManiSkill's ``BaseRealAgent`` contract, plus the optional
+hooks of ``RealAgent``.
+
+A plain ``BaseRealAgent`` subclass (no ROS) works: RealEnv calls its ``capture_sensor_data()``
+once per control tick, then reads ``get_qpos``/``get_qvel``/``get_sensor_data``, and sends what
+the sim controller computes through ``set_target_qpos``/``set_target_qvel``. A ``RealAgent``
+also reports its inputs' stamps and ages, task state the robot knows, and takes the horizon of
+streamed targets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mani_skill.agents.base_real_agent import BaseRealAgent
+
+if TYPE_CHECKING:
+    from mani_skill.envs.sapien_env import BaseEnv
+
+
+class RealAgent(BaseRealAgent):
+    """``BaseRealAgent`` plus what RealEnv reports and checks; every hook has a default."""
+
+    command_horizon: float = 0.0
+    """s: how far ahead a streamed target is meant to be reached (RealEnv sets one period)."""
+
+    def bind(self, twin: BaseEnv, cameras: dict[str, tuple[bool, bool]]) -> None:
+        """Attach the sim twin (kinematics fall through to its agent) and say which streams of
+        which cameras RealEnv reads: ``{camera: (rgb, depth)}``. Called before ``start()``."""
+        attach_sim_agent(self, twin)
+
+    def input_timing(self) -> dict[str, tuple[int, float]]:
+        """``{input: (stamp_ns, age_s)}`` of the readings the last capture took."""
+        return {}
+
+    def task_state(self) -> dict[str, bool]:
+        """Task booleans the robot's world reports (e.g. success); they replace the twin's."""
+        return {}
+
+
+def attach_sim_agent(agent: BaseRealAgent, twin: BaseEnv) -> None:
+    """``BaseRealAgent`` falls through to ``_sim_agent`` for kinematics (ManiSkill's contract)."""
+    agent._sim_agent = twin.agent
+
+
+class AgentPort:
+    """RealEnv's side of the protocol: the hooks of a ``RealAgent``, defaults for any other."""
+
+    def __init__(self, agent: BaseRealAgent) -> None:
+        if not isinstance(agent, BaseRealAgent):
+            raise TypeError(f"agent must be a mani_skill BaseRealAgent, got {type(agent).__name__}")
+        self.agent = agent
+        self.extended = isinstance(agent, RealAgent)
+
+    def bind(self, twin: BaseEnv, cameras: dict[str, tuple[bool, bool]], horizon: float) -> None:
+        if self.extended:
+            self.agent.command_horizon = horizon
+            self.agent.bind(twin, cameras)
+        else:
+            attach_sim_agent(self.agent, twin)
+
+    def input_timing(self) -> dict[str, tuple[int, float]]:
+        return self.agent.input_timing() if self.extended else {}
+
+    def task_state(self) -> dict[str, bool]:
+        return self.agent.task_state() if self.extended else {}

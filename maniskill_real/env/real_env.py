@@ -1,0 +1,235 @@
+"""RealEnv: a ManiSkill sim env's spaces, controller and observation code, on a real robot.
+
+The sim env is the spec. Actions go through the sim env's own controller, running on a sim
+twin of the robot whose joints are synced to the real readings; the drive targets it computes
+are what the robot receives. Observations come from the sim env class's own observation code,
+called on this object, so ``self.agent`` is the real agent (real qpos/qvel, real frames) and
+anything else (kinematics, goal sites) falls through to the synced sim twin.
+
+Timing of ``step``: publish the command at tick k, wait for tick k+1 of the control frequency
+(absolute deadlines, no drift), then sample every input. That is the sim's order (act, let
+physics run for one control period, observe); Sim2RealEnv's sleep-then-send lags a step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch
+from mani_skill.agents.base_real_agent import BaseRealAgent
+from mani_skill.utils import common
+
+from maniskill_real.align.timing import TickClock
+from maniskill_real.config import RobotConfig
+from maniskill_real.env import sim_bridge
+from maniskill_real.env.agent_port import AgentPort
+from maniskill_real.env.scene_reset import SceneReset, make_scene_reset
+from maniskill_real.errors import ActionError, RealEnvError
+
+_KEEP = object()
+
+
+class RealEnv(sim_bridge.SimEnvCode):
+    """A Gymnasium env on a real robot, with the action/observation spaces of ``sim_env``.
+
+    Args:
+        sim_env: the ManiSkill env the policy was trained on (physx_cpu, one env), with any
+            wrappers already applied; they run on real data too. Its unwrapped env is the
+            *sim twin* (``self.twin``): its robot joints follow the real readings.
+        agent: the robot side, any ManiSkill ``BaseRealAgent``. Default: ``ROS2Agent`` built
+            from ``robot_config``.
+        agent_cls: a ``BaseRealAgent`` subclass, built as ``agent_cls(robot_config)``.
+        robot_config: a config path or shipped name; default: the sim robot's uid.
+        scene_reset: after the robot reached its reset pose: ``"auto"`` (prompt the operator
+            when a terminal is attached, else continue), ``"prompt"``, ``"none"``,
+            ``"trigger:<service>"`` (a std_srvs/Trigger), or a callable ``(env, seed, options)``.
+        control_freq: defaults to the sim env's.
+        render_mode: ``"sensors"`` (the robot's camera frames, tiled as the sim tiles its
+            sensors), ``"twin_rgb_array"`` (the sim twin's view, labelled) or ``"all"``;
+            default: the sim env's, which must be one of these or None.
+    """
+
+    metadata = {"render_modes": list(sim_bridge.RENDER_MODES)}
+
+    def __init__(
+        self,
+        sim_env: gym.Env,
+        agent: BaseRealAgent | None = None,
+        agent_cls: type[BaseRealAgent] | None = None,
+        robot_config: RobotConfig | str | Path | None = None,
+        scene_reset: str | SceneReset = "auto",
+        control_freq: float | None = None,
+        render_mode: Any = _KEEP,
+    ) -> None:
+        twin = sim_env.unwrapped
+        sim_bridge.check_sim_env(twin)
+        self.render_mode = twin.render_mode if render_mode is _KEEP else render_mode
+        sim_bridge.check_render_mode(self.render_mode)
+        self.twin = twin
+        self._allowed = sim_bridge.allowed_twin_attributes(twin)
+        self.sim_env = sim_env
+        self.spec = twin.spec  # RecordEpisode's env_info: the sim env a replay rebuilds
+        self.action_space = sim_env.action_space
+        self.observation_space = sim_env.observation_space
+        self.num_envs = 1
+        self.device = twin.device
+        self.control_freq = float(control_freq or twin.control_freq)
+        self.control_dt = 1.0 / self.control_freq
+        self.obs_mode = twin.obs_mode
+        self.reward_mode = twin.reward_mode
+        self.obs_mode_struct = twin.obs_mode_struct
+        self._elapsed_steps = torch.zeros(1, dtype=torch.int32)
+
+        if agent is None:
+            config = robot_config if robot_config is not None else twin.agent.uid
+            if agent_cls is None:
+                from maniskill_real.agent import ROS2Agent  # rclpy only when ROS is used
+
+                agent_cls = ROS2Agent
+            agent = agent_cls(config)
+        self.agent = agent
+        self.port = AgentPort(agent)
+        self._sets_qpos, self._sets_qvel = sim_bridge.control_targets(
+            twin, getattr(agent, "config", None)
+        )
+        self.port.bind(twin, self._camera_streams(), horizon=self.control_dt)
+        self.scene_reset = make_scene_reset(scene_reset)
+        self.clock = TickClock(self.control_dt)
+        self._reset_done = False
+        self._closed = False
+        self.wrappers = sim_bridge.WrapperChain(
+            sim_env, sim_bridge.RealCore(self, self._real_step, self._real_reset)
+        )
+        agent.start()  # subscribes and advertises; never commands the robot
+
+    def _camera_streams(self) -> dict[str, tuple[bool, bool]]:
+        """Which streams of which sim camera the observation (and render mode) reads."""
+        visual = self.obs_mode_struct.visual
+        rgb = visual.rgb or self.render_mode in ("sensors", "all")
+        if not (rgb or visual.depth):
+            return {}
+        return {name: (rgb, visual.depth) for name in sim_bridge.sensor_configs(self.twin)}
+
+    # -- gym API: runs the user's wrapper chain on real step/reset -----------------------
+    def step(self, action: Any):
+        return self.wrappers.call(lambda env: env.step(action))
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        return self.wrappers.call(lambda env: env.reset(seed=seed, options=options))
+
+    def close(self) -> None:
+        """Leave the robot holding its position and the ROS graph, then close the wrappers
+        applied to the sim env (a RecordEpisode inside writes its last episode) and the twin."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.agent.stop()
+        finally:
+            self.wrappers.close()
+
+    # -- the real step and reset --------------------------------------------------------
+    def _check_action(self, action: Any) -> torch.Tensor:
+        if isinstance(action, dict):
+            raise ActionError("dict actions (control-mode switches) are not supported on robots")
+        single = sim_bridge.single_action_space(self.twin)
+        tensor = common.to_tensor(action, device=self.device)
+        if tensor.shape == single.shape:
+            tensor = tensor.unsqueeze(0)
+        if tuple(tensor.shape) != (1, *single.shape):
+            raise ActionError(
+                f"action shape {tuple(common.to_tensor(action).shape)} doesn't match the action "
+                f"space {single.shape} (or batched (1, *{single.shape}))"
+            )
+        if not torch.isfinite(tensor).all():
+            raise ActionError(f"action has non-finite values {tensor.tolist()}; nothing was sent")
+        return tensor
+
+    def _real_step(self, action: Any):
+        if not self._reset_done:
+            raise RealEnvError("call reset() before step()")
+        action = self._check_action(action)
+        self._sync_twin()
+        action = self._step_action(action)
+        self._elapsed_steps += 1
+        overran, late = self.clock.wait_next()
+        self._sample()
+        info = self.get_info()
+        info["timing"] = {**info["timing"], "overran": overran, "late_s": late}
+        obs = self.get_obs(info, unflattened=True)
+        reward = self.get_reward(obs=obs, action=action, info=info)
+        obs = self._flatten_raw_obs(obs)
+        terminated = torch.zeros(1, dtype=torch.bool)
+        for key in ("success", "fail"):
+            if key in info:
+                terminated = terminated | torch.as_tensor(info[key]).bool().reshape(1)
+        return obs, reward, terminated, torch.zeros(1, dtype=torch.bool), info
+
+    def _step_action(self, action: torch.Tensor) -> torch.Tensor:
+        """Run the sim controller on the twin and send the drive targets it computes."""
+        sim_agent = self.twin.agent
+        sim_agent.set_action(action)
+        robot = sim_agent.robot
+        if self._sets_qpos:
+            self.agent.set_target_qpos(robot.get_drive_targets()[0])
+        if self._sets_qvel:
+            self.agent.set_target_qvel(robot.get_drive_velocities()[0])
+        return action
+
+    def _real_reset(self, seed: int | None, options: dict | None):
+        """Sim reset (samples the initial qpos), robot to it, scene reset, first observation."""
+        twin = self.twin
+        twin.reset(seed=seed, options=options)
+        self.agent.reset(twin.agent.robot.get_qpos()[0])  # ROS2Agent waits for inputs first
+        self.scene_reset(self, seed, options)
+        self._elapsed_steps[:] = 0
+        self._sample()
+        twin.agent.controller.reset()
+        self.clock.restart()
+        self._reset_done = True
+        info = self.get_info()
+        return self.get_obs(info), {**info, "reconfigure": False}
+
+    def _sample(self) -> None:
+        """Read every input at this tick, and sync the twin's joints to the readings."""
+        self.agent.capture_sensor_data()
+        self._sync_twin()
+
+    def _sync_twin(self) -> None:
+        robot = self.twin.agent.robot
+        robot.set_qpos(self.agent.get_qpos())
+        try:
+            robot.set_qvel(self.agent.get_qvel())
+        except NotImplementedError:
+            pass
+
+    # -- info and reward: the sim env's code on real readings ---------------------------
+    @property
+    def elapsed_steps(self) -> torch.Tensor:
+        return self._elapsed_steps
+
+    def evaluate(self) -> dict:
+        """The sim's evaluate() on the twin (real robot joints, the twin's belief about
+        objects), overridden by every task state the robot side reports."""
+        info = self.sim_evaluate()
+        for key, value in self.port.task_state().items():
+            info[key] = torch.tensor([value])
+        return info
+
+    def get_info(self) -> dict:
+        info = {"elapsed_steps": self._elapsed_steps.clone(), **self.evaluate()}
+        timing: dict[str, Any] = {"overruns": self.clock.overruns, "ticks": self.clock.ticks}
+        inputs = self.port.input_timing()
+        if inputs:
+            timing["ages"] = {name: age for name, (_, age) in inputs.items()}
+            js = inputs["joint_states"][0]
+            timing["skew"] = {name: (stamp - js) * 1e-9 for name, (stamp, _) in inputs.items()}
+        info["timing"] = timing
+        return info
+
+    def get_reward(self, obs: Any, action: Any, info: dict):
+        if self.reward_mode == "none":
+            return torch.zeros(1)
+        return self.sim_sparse_reward(obs=obs, action=action, info=info)

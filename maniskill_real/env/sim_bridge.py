@@ -1,0 +1,437 @@
+"""The one door to ManiSkill internals: everything RealEnv borrows from the sim env.
+
+RealEnv runs the sim env class's own observation, info and reward code on real readings. That
+code is written against ``BaseEnv``, so this module supplies what it reads: the borrowed
+methods, an explicit allowlist of attributes read from the *sim twin* (the policy's sim env,
+whose robot joints RealEnv syncs to the real readings), the swap of the user's wrapper chain
+onto the real env, rendering from the robot's cameras, and the control-mode check.
+
+Every ManiSkill internal the package uses (an underscore name, a protected hook, a borrowed
+unbound method) is listed in ``INTERNALS`` with the ManiSkill version it was checked on;
+test/test_sim_bridge.py pins each one against the installed ManiSkill, so an upgrade fails in
+CI, not on a robot. Nothing else in the package touches ManiSkill underscore names.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import gymnasium as gym
+import numpy as np
+import torch
+from mani_skill.envs.sapien_env import BaseEnv
+from mani_skill.utils.visualization.misc import tile_images
+
+from maniskill_real.errors import ConfigError, ControlModeError, RenderModeError
+
+if TYPE_CHECKING:
+    from mani_skill.agents.base_agent import BaseAgent
+    from mani_skill.utils.structs import Articulation
+
+    from maniskill_real.config import RobotConfig
+
+MANISKILL_CHECKED = "3.0.1"
+
+# (owner, name, why): every ManiSkill internal the package relies on. Owners: BaseEnv (class or
+# instance), BaseAgent (instance), Articulation (instance), BaseRealAgent (instance).
+INTERNALS: tuple[tuple[str, str, str], ...] = (
+    ("BaseEnv", "_orig_single_action_space", "the un-batched action space RealEnv validates"),
+    ("BaseEnv", "_get_obs_agent", "borrowed: the agent part of the observation"),
+    ("BaseEnv", "_get_obs_extra", "borrowed: the task's extra observation"),
+    ("BaseEnv", "_get_obs_state_dict", "borrowed: state observations"),
+    ("BaseEnv", "_get_obs_with_sensor_data", "borrowed: visual observations"),
+    ("BaseEnv", "_get_obs_sensor_data", "overridden with real frames; the sim's for camera-check"),
+    ("BaseEnv", "_flatten_raw_obs", "borrowed: flattening as the sim does"),
+    ("BaseEnv", "_sensor_configs", "the sim cameras RealEnv aligns real cameras to"),
+    ("BaseEnv", "_hidden_objects", "objects sim_robot hides from its cameras (goal markers)"),
+    ("BaseEnv", "_episode_seed", "read by RecordEpisode through RealEnv (the twin's seed)"),
+    ("BaseEnv", "_before_control_step", "sim_robot steps BaseEnv's hooks without its controller"),
+    ("BaseEnv", "_after_control_step", "likewise"),
+    ("BaseEnv", "_before_simulation_step", "likewise"),
+    ("BaseEnv", "_after_simulation_step", "likewise"),
+    ("BaseAgent", "_controller_configs", "the scripted demo's IK for pd_joint_delta_pos"),
+    ("Articulation", "_objs", "sim_robot's PhysX articulation (numpy API, microseconds/call)"),
+    ("BaseRealAgent", "_sim_agent", "real agents fall through to the twin's agent"),
+)
+
+# BaseEnv attributes whose twin value is right on a robot (or is the twin's, by name), read by
+# the sim env's own code, ManiSkill's wrappers (RecordEpisode, FlattenRGBDObservationWrapper) or
+# gymnasium. Any other BaseEnv attribute raises instead of silently answering from the sim.
+BASE_ENV_ALLOWED = frozenset(
+    {
+        "control_mode",
+        "sim_freq",
+        "single_action_space",
+        "single_observation_space",
+        "_orig_single_action_space",
+        "_episode_seed",
+        "_sensor_configs",
+        "gpu_sim_enabled",
+        "backend",
+        "robot_uids",
+        "get_state_dict",  # the twin's state: robot joints from the readings, objects as synced
+        "get_wrapper_attr",
+    }
+)
+
+# What RealEnv.render() can show; the twin's view only by this name, and labelled.
+RENDER_MODES = ("sensors", "twin_rgb_array", "all")
+
+
+# ---------------------------------------------------------------------------------------------
+# The sim env RealEnv can run on
+# ---------------------------------------------------------------------------------------------
+def check_sim_env(base: BaseEnv) -> None:
+    """One CPU env with a reward a robot can compute; ConfigError otherwise."""
+    if base.backend.sim_backend != "physx_cpu" or base.num_envs != 1:
+        raise ConfigError(
+            "RealEnv needs a sim env with sim_backend='physx_cpu' and num_envs=1, got "
+            f"{base.backend.sim_backend} with {base.num_envs} envs"
+        )
+    if base.reward_mode not in ("sparse", "none"):
+        raise ConfigError(
+            f"reward_mode '{base.reward_mode}' needs object states a real robot doesn't "
+            "observe; make the sim env with reward_mode='sparse' or 'none'"
+        )
+
+
+def single_action_space(base: BaseEnv) -> gym.Space:
+    return base._orig_single_action_space
+
+
+def _part_problem(part: str, controller_cls: type, config: Any, interface: str | None) -> str:
+    """Why one part's controller can't run on a ros2_control controller ('' if it can)."""
+    sets_qpos = bool(getattr(controller_cls, "sets_target_qpos", False))
+    sets_qvel = bool(getattr(controller_cls, "sets_target_qvel", False))
+    if getattr(config, "interpolate", False):
+        return f"part '{part}' interpolates targets between sim steps"
+    if sets_qpos and sets_qvel:
+        return f"part '{part}' sets position and velocity targets ({controller_cls.__name__})"
+    if not (sets_qpos or sets_qvel):
+        return f"part '{part}' sets no drive targets ({controller_cls.__name__})"
+    wants = "position" if sets_qpos else "velocity"
+    if interface not in (None, wants):
+        return f"part '{part}' sets {wants} targets but its controller takes {interface}"
+    return ""
+
+
+def _mode_problem(agent: BaseAgent, mode: str, config: RobotConfig | None) -> str:
+    parts = agent._controller_configs[mode]
+    if not isinstance(parts, dict):
+        parts = {"all": parts}
+    for part, cfg in parts.items():
+        ctrl = config.controllers.get(part) if config else None
+        interface = ctrl.interface if ctrl else None
+        problem = _part_problem(part, cfg.controller_cls, cfg, interface)
+        if problem:
+            return problem
+    return ""
+
+
+def supported_modes(agent: BaseAgent, config: RobotConfig | None) -> list[str]:
+    """The robot's control modes whose every part sets exactly one kind of drive target."""
+    return [m for m in agent._controller_configs if not _mode_problem(agent, m, config)]
+
+
+def control_targets(base: BaseEnv, config: RobotConfig | None) -> tuple[bool, bool]:
+    """Whether the active control mode sets position and/or velocity targets, from what each
+    ManiSkill controller declares (``sets_target_qpos``/``sets_target_qvel``); raises
+    ControlModeError for a mode the real side can't reproduce exactly."""
+    agent = base.agent
+    mode = agent.control_mode
+    problem = _mode_problem(agent, mode, config)
+    if problem:
+        raise ControlModeError(
+            f"control mode '{mode}' can't run on the real robot: {problem}. "
+            f"Supported modes (given controllers of the matching interface): "
+            f"{', '.join(supported_modes(agent, None))}"
+        )
+    controller = agent.controller
+    return bool(controller.sets_target_qpos), bool(controller.sets_target_qvel)
+
+
+def controller_configs(agent: BaseAgent, mode: str) -> Any:
+    return agent._controller_configs[mode]
+
+
+# ---------------------------------------------------------------------------------------------
+# Used by the test benches and tools on a plain sim env (no RealEnv)
+# ---------------------------------------------------------------------------------------------
+def physx_articulation(robot: Articulation) -> Any:
+    """The PhysX articulation under ManiSkill's batched wrapper (num_envs=1)."""
+    return robot._objs[0]
+
+
+def hidden_objects(base: BaseEnv) -> list[Any]:
+    return list(base._hidden_objects)
+
+
+def sensor_configs(base: BaseEnv) -> dict[str, Any]:
+    return dict(base._sensor_configs)
+
+
+def render_sensor_data(base: BaseEnv) -> dict[str, dict[str, torch.Tensor]]:
+    """What the sim's own cameras see now (camera-check's reference)."""
+    return base._get_obs_sensor_data()
+
+
+class PhysicsStepper:
+    """BaseEnv's per-step hooks around a physics step, without ManiSkill's controller
+    (``BaseEnv._step_action`` minus ``agent.before_simulation_step``)."""
+
+    def __init__(self, base: BaseEnv) -> None:
+        self.base = base
+
+    def before_control_step(self) -> None:
+        self.base._before_control_step()
+
+    def after_control_step(self) -> None:
+        self.base._after_control_step()
+
+    def simulation_step(self) -> None:
+        self.base._before_simulation_step()
+        self.base.scene.step()
+        self.base._after_simulation_step()
+
+
+# ---------------------------------------------------------------------------------------------
+# The allowlist
+# ---------------------------------------------------------------------------------------------
+# BaseEnv methods RealEnv borrows: what they read of ``self`` is read from the twin.
+BORROWED = (
+    "get_obs",
+    "_flatten_raw_obs",
+    "_get_obs_state_dict",
+    "_get_obs_agent",
+    "_get_obs_extra",
+    "_get_obs_with_sensor_data",
+    "evaluate",
+    "compute_sparse_reward",
+)
+
+
+@cache
+def task_attributes(task_cls: type) -> frozenset[str]:
+    """What the task's own versions of the borrowed methods read as ``self.<name>`` (cube,
+    goal_site, goal_thresh, ...), and the task classes' data attributes."""
+    names: set[str] = set()
+    for klass in task_cls.__mro__:
+        if klass is BaseEnv or not issubclass(klass, BaseEnv):
+            continue
+        for name, value in vars(klass).items():
+            if name in BORROWED and inspect.isfunction(value):
+                names |= _self_attributes(value)
+            elif not name.startswith("__") and not callable(value):
+                names.add(name)
+    return frozenset(names)
+
+
+def _self_attributes(function: Callable[..., Any]) -> set[str]:
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return set()
+    return {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    }
+
+
+@cache
+def borrowed_reads() -> frozenset[str]:
+    """Attributes BaseEnv's borrowed methods read as ``self.<name>`` (``_obs_mode``, ...)."""
+    names: set[str] = set()
+    for name in BORROWED:
+        names |= _self_attributes(getattr(BaseEnv, name))
+    return frozenset(names)
+
+
+def allowed_twin_attributes(base: BaseEnv) -> frozenset[str]:
+    return BASE_ENV_ALLOWED | borrowed_reads() | task_attributes(type(base))
+
+
+# ---------------------------------------------------------------------------------------------
+# The sim env's code, run on RealEnv
+# ---------------------------------------------------------------------------------------------
+def _borrowed(name: str) -> Callable[..., Any]:
+    def method(self: SimEnvCode, *args: Any, **kwargs: Any) -> Any:
+        return getattr(type(self.twin), name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"The sim env class's own ``{name}``, run on real readings."
+    return method
+
+
+class SimEnvCode(gym.Env):
+    """The sim env class's observation, info, reward and render code, on the real env.
+
+    A subclass sets ``twin`` (the sim env, unwrapped), ``agent`` (the real agent) and
+    ``render_mode``. Attributes it lacks are read from the twin only when allowed (see
+    ``BASE_ENV_ALLOWED`` and ``task_attributes``); anything else raises AttributeError naming it.
+    """
+
+    twin: BaseEnv
+    agent: Any
+
+    # One line per name in BORROWED (evaluate and the reward under their own names below).
+    get_obs = _borrowed("get_obs")
+    _flatten_raw_obs = _borrowed("_flatten_raw_obs")
+    _get_obs_state_dict = _borrowed("_get_obs_state_dict")
+    _get_obs_agent = _borrowed("_get_obs_agent")
+    _get_obs_extra = _borrowed("_get_obs_extra")
+    _get_obs_with_sensor_data = _borrowed("_get_obs_with_sensor_data")
+
+    def _get_obs_sensor_data(self, apply_texture_transforms: bool = True) -> dict:
+        return self.agent.get_sensor_data()
+
+    def get_sensor_params(self) -> dict:
+        return self.agent.get_sensor_params()
+
+    def sim_evaluate(self) -> dict:
+        """The sim's evaluate() on the twin (robot joints real, objects as the twin has them)."""
+        return type(self.twin).evaluate(self)
+
+    def sim_sparse_reward(self, obs: Any, action: Any, info: dict) -> torch.Tensor:
+        return type(self.twin).compute_sparse_reward(self, obs=obs, action=action, info=info)
+
+    # -- rendering: the robot's cameras ---------------------------------------------------
+    def get_sensor_images(self) -> dict[str, dict[str, torch.Tensor]]:
+        """The real frames of this tick as the sim shows its sensors (depth colourised etc.)."""
+        data = self.agent.get_sensor_data()
+        sensors = self.twin.scene.sensors
+        return {name: sensors[name].get_images(frames) for name, frames in data.items()}
+
+    def render_sensors(self) -> torch.Tensor:
+        images = [img for cam in self.get_sensor_images().values() for img in cam.values()]
+        if not images:
+            raise RenderModeError(
+                "render_mode 'sensors' shows the robot's camera frames, and this robot config "
+                "maps no camera of the sim env"
+            )
+        return tile_images(images)
+
+    def render_twin(self) -> torch.Tensor:
+        """The twin's human-render camera, labelled 'SIM TWIN': not what the robot sees."""
+        image = self.twin.render_rgb_array()
+        if image is None:
+            raise RenderModeError("the sim env has no human render camera to show the twin")
+        array = np.ascontiguousarray(image[0].cpu().numpy())
+        cv2.putText(array, "SIM TWIN", (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 0, 0), 2)
+        return torch.from_numpy(array).unsqueeze(0)
+
+    def render(self) -> torch.Tensor:
+        mode = self.render_mode
+        if mode == "sensors":
+            return self.render_sensors()
+        if mode == "twin_rgb_array":
+            return self.render_twin()
+        if mode == "all":
+            return tile_images([self.render_sensors()[0], self.render_twin()[0]])
+        raise RenderModeError(
+            f"render_mode {mode!r}: RealEnv renders {', '.join(map(repr, RENDER_MODES))}"
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for attributes the real env lacks.
+        if name.startswith("__") or name in ("twin", "agent", "_allowed"):
+            raise AttributeError(name)
+        if name in self._allowed:
+            return getattr(self.twin, name)
+        raise AttributeError(
+            f"RealEnv has no attribute {name!r}, and it is not read from the sim twin: only the "
+            "task's own attributes and BASE_ENV_ALLOWED (maniskill_real/env/sim_bridge.py) are. "
+            "Add it there if the twin's value is right on a robot."
+        )
+
+
+def check_render_mode(mode: str | None) -> None:
+    """Before anything moves: a render mode RealEnv can honour with real data."""
+    if mode is None or mode in RENDER_MODES:
+        return
+    raise RenderModeError(
+        f"render_mode {mode!r} would show the simulation, not the robot: use "
+        "RealEnv(..., render_mode='sensors') for the robot's camera frames, 'twin_rgb_array' for "
+        "the sim twin's view (labelled), or 'all' for both"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The user's wrappers, run on the real env
+# ---------------------------------------------------------------------------------------------
+class RealCore(gym.Env):
+    """What the innermost user wrapper sees in place of the sim env while RealEnv runs."""
+
+    def __init__(self, env: SimEnvCode, step: Callable[..., Any], reset: Callable[..., Any]):
+        self._env = env
+        self._step = step
+        self._reset = reset
+        self.action_space = env.action_space
+        self.observation_space = env.observation_space
+
+    def step(self, action: Any) -> Any:
+        return self._step(action)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> Any:
+        return self._reset(seed, options)
+
+    def render(self) -> Any:
+        return self._env.render()
+
+    def close(self) -> None:
+        """RealEnv closes the robot side itself; a wrapper's close must not recurse into it."""
+
+    @property
+    def unwrapped(self) -> SimEnvCode:  # type: ignore[override]
+        return self._env
+
+    @property
+    def spec(self) -> Any:  # type: ignore[override]
+        return self._env.spec
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_env":
+            raise AttributeError(name)
+        return getattr(self._env, name)
+
+
+class WrapperChain:
+    """The wrappers applied to the sim env, re-pointed at the real env for each call."""
+
+    def __init__(self, sim_env: gym.Env, core: RealCore) -> None:
+        self.wrappers: list[gym.Wrapper] = []
+        env = sim_env
+        while isinstance(env, gym.Wrapper):
+            self.wrappers.append(env)
+            env = env.env
+        self.twin_env = env
+        self.core = core
+
+    def call(self, fn: Callable[[gym.Env], Any]) -> Any:
+        if not self.wrappers:
+            return fn(self.core)
+        innermost = self.wrappers[-1]
+        original = innermost.env
+        innermost.env = self.core
+        try:
+            return fn(self.wrappers[0])
+        finally:
+            innermost.env = original
+
+    def close(self) -> None:
+        """Close every wrapper on the real env (RecordEpisode flushes its last episode), then
+        the sim env itself."""
+        try:
+            if self.wrappers:
+                self.call(lambda env: env.close())
+        finally:
+            self.twin_env.close()
+
