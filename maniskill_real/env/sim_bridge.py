@@ -335,7 +335,7 @@ class SimEnvCode(gym.Env):
         if mode == "twin_rgb_array":
             return self.render_twin()
         if mode == "all":
-            return tile_images([self.render_sensors()[0], self.render_twin()[0]])
+            return tile_images([self.render_sensors(), self.render_twin()])
         raise RenderModeError(
             f"render_mode {mode!r}: RealEnv renders {', '.join(map(repr, RENDER_MODES))}"
         )
