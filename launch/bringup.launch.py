@@ -37,39 +37,40 @@ from launch.substitutions import EnvironmentVariable, LaunchConfiguration, PathJ
 from launch_ros.substitutions import FindPackageShare
 
 
-def _include_robot_bringup(context):
-    """Your robot's launch file, when neither the mock nor the sim robot is chosen; refuses a
-    choice that would start no robot, or a robot_bringup that would be ignored."""
+def _check_robot_source(context):
+    """Refuses, before anything starts, a choice that would start no robot, or a robot_bringup
+    that would be ignored."""
     path = LaunchConfiguration("robot_bringup").perform(context).strip()
     simulated = IfCondition(LaunchConfiguration("use_sim_robot")).evaluate(context)
     mock = IfCondition(LaunchConfiguration("use_mock_hardware")).evaluate(context)
-    if simulated or mock:
-        if path:
-            raise RuntimeError(
-                f"robot_bringup:={path} is only used with use_mock_hardware:=false and "
-                "use_sim_robot:=false; it would start alongside the "
-                f"{'sim' if simulated else 'mock'} robot"
-            )
-        return []
-    if not path:
+    if path and (simulated or mock):
+        raise RuntimeError(
+            f"robot_bringup:={path} is only used with use_mock_hardware:=false and "
+            "use_sim_robot:=false; it would start alongside the "
+            f"{'sim' if simulated else 'mock'} robot"
+        )
+    if not (path or simulated or mock):
         raise RuntimeError(
             "use_mock_hardware:=false starts no robot without "
             "robot_bringup:=/path/to/your_robot.launch.py (or .launch.xml / .launch.yaml): the "
             "launch file that starts your ros2_control controller_manager and controllers. "
             "Or pass use_mock_hardware:=true (mock robot) or use_sim_robot:=true (simulated robot)."
         )
+
+
+def _include_robot_bringup(context):
+    """Your robot's launch file; AnyLaunchDescriptionSource takes Python, XML or YAML, by
+    extension (launch's launch_description_sources/any_launch_file_utilities.py)."""
+    path = LaunchConfiguration("robot_bringup").perform(context).strip()
     robot_config = LaunchConfiguration(
         "robot_config",
         default=PathJoinSubstitution([FindPackageShare("maniskill_real"), "config", "panda.yaml"]),
     )
-    return [
-        _scoped(
-            IncludeLaunchDescription(
-                AnyLaunchDescriptionSource(path),
-                launch_arguments={"robot_config": robot_config}.items(),
-            )
-        )
-    ]
+    include = IncludeLaunchDescription(
+        AnyLaunchDescriptionSource(path),
+        launch_arguments={"robot_config": robot_config}.items(),
+    )
+    return [_scoped(include)] if path else []
 
 
 def _include_cameras(context):
@@ -84,9 +85,7 @@ def _include_cameras(context):
 def _scoped(include, condition=None):
     """An include whose launch configurations stay inside it (IncludeLaunchDescription alone
     sets them in the caller's scope: launch's actions/include_launch_description.py), so that
-    one included file's arguments don't replace the next one's defaults. It still sees ours.
-    AnyLaunchDescriptionSource picks Python, XML or YAML by extension
-    (launch's launch_description_sources/any_launch_file_utilities.py)."""
+    one included file's arguments don't replace the next one's defaults. It still sees ours."""
     return GroupAction([include], condition=condition, scoped=True, forwarding=True)
 
 
@@ -117,6 +116,7 @@ def generate_launch_description():
                 default_value="",
                 description="Comma-separated camera driver launch files (.py, .xml or .yaml).",
             ),
+            OpaqueFunction(function=_check_robot_source),
             SetEnvironmentVariable(
                 "FASTRTPS_DEFAULT_PROFILES_FILE",
                 EnvironmentVariable(
@@ -126,16 +126,8 @@ def generate_launch_description():
                     ),
                 ),
             ),
-            _scoped(
-                IncludeLaunchDescription(
-                    PythonLaunchDescriptionSource(
-                        PathJoinSubstitution(
-                            [FindPackageShare("maniskill_real"), "launch", "sim_robot.launch.py"]
-                        )
-                    )
-                ),
-                condition=IfCondition(use_sim_robot),
-            ),
+            # The mock robot first: `--show-args` shows the first declaration of an argument
+            # (launch_description.py), so robot_config's default there is the default run's.
             _scoped(
                 IncludeLaunchDescription(
                     PythonLaunchDescriptionSource(
@@ -150,6 +142,16 @@ def generate_launch_description():
                     condition=IfCondition(use_mock_hardware),
                 ),
                 condition=UnlessCondition(use_sim_robot),
+            ),
+            _scoped(
+                IncludeLaunchDescription(
+                    PythonLaunchDescriptionSource(
+                        PathJoinSubstitution(
+                            [FindPackageShare("maniskill_real"), "launch", "sim_robot.launch.py"]
+                        )
+                    )
+                ),
+                condition=IfCondition(use_sim_robot),
             ),
             OpaqueFunction(function=_include_robot_bringup),
             OpaqueFunction(function=_include_cameras),

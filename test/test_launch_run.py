@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 SKIP = "launch/launch_ros are not installed (ROS 2 only, no PyPI release): launch files not run"
 launch = pytest.importorskip("launch", reason=SKIP)
@@ -408,18 +409,10 @@ def test_bringup_real_robot_from_yaml_gets_the_users_config(prefix: Prefix, tmp_
 # --------------------------------------------------------------------------------------------
 # the real node
 # --------------------------------------------------------------------------------------------
-def test_mock_hardware_node_takes_every_launch_argument(prefix: Prefix) -> None:
-    """The real mock_hardware, started by the launch file with every argument set: it must
-    accept each value with its type and report it back over its parameter service."""
-    from rcl_interfaces.srv import GetParameters
-    from rclpy.parameter import parameter_value_to_python
-
-    from maniskill_real.ros.node import RosNode
-
-    exe = prefix.root / "lib" / PACKAGE / "mock_hardware"
-    exe.unlink()
-    exe.symlink_to(Path(sys.executable).parent / "mock_hardware")
-    wanted = {
+# Every node argument, each with a value unlike the node's default (the scene's and robot's
+# identity stay: they decide what sim_robot builds).
+NODE_ARGUMENTS = {
+    "mock_hardware": {
         "joint_state_rate": 50.0,
         "time_constant": 0.0,
         "command_delay": 0.01,
@@ -429,33 +422,74 @@ def test_mock_hardware_node_takes_every_launch_argument(prefix: Prefix) -> None:
         "camera_width": 320,
         "camera_height": 240,
         "camera_fov": 1.5,
-    }
+    },
+    "sim_robot": {
+        "control_mode": "pd_ee_delta_pose",
+        "env_id": "PickCube-v1",
+        "robot_uid": "panda",
+        "seed": 3,
+        "joint_state_rate": 50.0,
+        "use_sim_time": True,
+        "camera_width": 320,
+        "camera_height": 240,
+        "camera_fov": 1.5,
+        "camera_rate": 2.0,
+        "publish_depth": False,
+        "command_delay": 0.01,
+        "joint_state_noise": 0.001,
+    },
+}
+
+
+@pytest.mark.parametrize("node", sorted(NODE_ARGUMENTS))
+def test_the_real_node_takes_every_launch_argument(
+    prefix: Prefix, tmp_path: Path, node: str
+) -> None:
+    """The real node, started by its launch file with every argument set: it must accept each
+    value with its type and report it back over its parameter service. sim_robot gets a config
+    without cameras, so that no renderer starts."""
+    from rcl_interfaces.srv import GetParameters
+    from rclpy.parameter import parameter_value_to_python
+
+    from maniskill_real.ros.node import RosNode
+
+    exe = prefix.root / "lib" / PACKAGE / node
+    exe.unlink()
+    exe.symlink_to(Path(sys.executable).parent / node)
+    config = tmp_path / "no_cameras.yaml"
+    base = "panda_sim.yaml" if node == "sim_robot" else "panda.yaml"
+    config.write_text(yaml.safe_dump({"base": str(REPO / "config" / base), "cameras": {}}))
+    wanted = NODE_ARGUMENTS[node]
     reported: dict[str, object] = {}
-    service = "/launched/mock_hardware/get_parameters"
+    service = f"/launched/{node}/get_parameters"
 
     def read_back() -> None:
         """Polls until the node has declared them all: its parameter service answers before."""
         ros = RosNode("launch_test_client")
         try:
             request = GetParameters.Request(names=list(wanted))
-            deadline = time.monotonic() + 30.0
+            deadline = time.monotonic() + 60.0
             while True:
                 left = max(deadline - time.monotonic(), 0.1)
                 response = ros.call(GetParameters, service, request, left)
                 values = [parameter_value_to_python(v) for v in response.values]
                 if None not in values:
                     break
-                assert time.monotonic() < deadline, f"undeclared after 30 s: {values}"
+                assert time.monotonic() < deadline, f"undeclared after 60 s: {values}"
                 time.sleep(0.05)
         finally:
             ros.close()
         for name, value in zip(wanted, values, strict=True):
-            reported[name] = list(value) if name == "initial_positions" else value
+            reported[name] = list(value) if isinstance(wanted[name], list) else value
 
-    arguments = [f"{name}:={json.dumps(value)}" for name, value in wanted.items()]
+    arguments = [
+        f"{name}:={value if isinstance(value, str) else json.dumps(value)}"
+        for name, value in wanted.items()
+    ]
     rc = run_launch(
-        prefix.launch_file("mock_hardware.launch.py"),
+        prefix.launch_file(f"{node}.launch.py"),
         "namespace:=launched",
+        f"robot_config:={config}",
         *arguments,
         during=read_back,
     )
