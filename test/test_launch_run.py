@@ -10,9 +10,10 @@ Faked, because no colcon install exists here: the install prefix. A prefix in tm
 AMENT_PREFIX_PATH holds the ament index entry, share/maniskill_real/{launch,config} (links to the
 repo's) and, as lib/maniskill_real/<node>, a stand-in executable that records its command line,
 its --params-file contents and its Fast DDS profile variable, then exits. The launch code, the
-processes it starts and the parameter files it writes are real; the nodes' own behaviour is
-tested by the tests that start them (test_sim_robot.py and others), except in
-test_mock_hardware_node_takes_every_launch_argument, which starts the real node.
+processes it starts and the parameter files it writes are real. The nodes' own behaviour is
+tested by the tests that start them (test_sim_robot.py and others); here only
+test_the_real_node_takes_every_launch_argument starts the real mock_hardware and sim_robot, to
+show that they accept what the launch files pass.
 """
 
 from __future__ import annotations
