@@ -1,7 +1,7 @@
 """Build script for maniskill_real: one file for pip (wheel or editable) and colcon (ament_python).
 
-Where the YAML robot configs end up:
-- ``config/*.yaml`` in the repo is the single source of truth (ROS convention).
+Where the YAML robot configs and the Fast DDS profile (``config/*.xml``) end up:
+- ``config/`` in the repo is the single source of truth (ROS convention).
 - colcon / ROS: data_files installs them to ``<prefix>/share/maniskill_real/config``, found with
   ``ament_index_python.get_package_share_directory("maniskill_real")`` and ``FindPackageShare``.
 - pip wheel (non-editable): the same files are also shipped as package data of the directory
@@ -40,12 +40,12 @@ setup(
     packages=find_packages(include=[package_name, f"{package_name}.*"], exclude=["test", "test.*"])
     + [f"{package_name}._config"],
     package_dir={f"{package_name}._config": "config"},
-    package_data={f"{package_name}._config": ["*.yaml"]},
+    package_data={f"{package_name}._config": ["*.yaml", "*.xml"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{package_name}"]),
         (f"share/{package_name}", ["package.xml"]),
         (f"share/{package_name}/launch", sorted(glob("launch/*.launch.py"))),
-        (f"share/{package_name}/config", sorted(glob("config/*.yaml"))),
+        (f"share/{package_name}/config", sorted(glob("config/*.yaml") + glob("config/*.xml"))),
     ],
     install_requires=["setuptools", "numpy", "pyyaml"],
     extras_require={

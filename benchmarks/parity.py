@@ -15,10 +15,12 @@ from pathlib import Path
 
 import yaml
 
+from maniskill_real.config import fastdds_profile
+
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
 REPO = Path(__file__).resolve().parent.parent
-os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(REPO / "config" / "fastdds_shm.xml"))
+os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
 
 MODES = ("pd_joint_delta_pos", "pd_ee_delta_pose")
 SCENE_RESET = "trigger:/sim_robot/reset_scene@/sim_robot/seed"

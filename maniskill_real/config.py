@@ -99,8 +99,13 @@ class RobotConfig:
         return [j for c in self.controllers.values() for j in c.joints]
 
 
-def default_config_path(name: str) -> Path:
-    """The shipped config ``<name>.yaml``: from a wheel (``_config/``), a checkout or an
+FASTDDS_PROFILE = "fastdds_shm.xml"
+"""The Fast DDS profile that the tests and benchmarks measured: a shared-memory segment large
+enough for whole camera frames (see the file)."""
+
+
+def shipped_file(name: str) -> Path:
+    """A file shipped from the repo's ``config/``: from a wheel (``_config/``), a checkout or an
     editable install (``config/``), or a colcon install (``share/maniskill_real/config``)."""
     package = Path(__file__).resolve().parent
     candidates = [package / "_config", package.parent / "config"]
@@ -111,11 +116,19 @@ def default_config_path(name: str) -> Path:
     except Exception:  # noqa: BLE001 - no ament index outside a ROS install
         pass
     for folder in candidates:
-        if (folder / f"{name}.yaml").is_file():
-            return folder / f"{name}.yaml"
-    raise FileNotFoundError(
-        f"no shipped robot config '{name}.yaml' in {', '.join(str(c) for c in candidates)}"
-    )
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"no shipped file '{name}' in {', '.join(str(c) for c in candidates)}")
+
+
+def default_config_path(name: str) -> Path:
+    """The shipped robot config ``<name>.yaml``."""
+    return shipped_file(f"{name}.yaml")
+
+
+def fastdds_profile() -> Path:
+    """The shipped Fast DDS profile, for ``FASTRTPS_DEFAULT_PROFILES_FILE``."""
+    return shipped_file(FASTDDS_PROFILE)
 
 
 def load_robot_config(path_or_name: str | Path) -> RobotConfig:

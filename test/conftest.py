@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from maniskill_real.config import fastdds_profile
 from maniskill_real.tools.processes import RobotProcess
-
-REPO = Path(__file__).resolve().parent.parent
 
 # One DDS domain per test run, on loopback only, so parallel runs and other graphs never mix.
 os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(REPO / "config" / "fastdds_shm.xml"))
+os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
 
 
 @contextmanager

@@ -1,13 +1,16 @@
 """Static checks of the ROS packaging: launch files, setup.py, setup.cfg, package.xml.
 
-`launch` / `launch_ros` are not installable from PyPI, so the launch files are read with `ast`
-instead of being run: every executable they start must be a console script, every file they
-reference must exist and be installed, every argument they declare must be used.
+`launch` / `launch_ros` are not installable from PyPI, so here (and in CI) the launch files are
+read with `ast` instead of being run: every executable they start must be a console script, every
+file they reference must exist and be installed, every argument they declare must be used, every
+node parameter they set must be one the node declares. test_launch_run.py runs them where
+launch is installed.
 """
 
 import ast
 import configparser
 import fnmatch
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -41,7 +44,7 @@ class _Unresolved(Exception):
 
 def _evaluate(node, names):
     """Evaluates the literal parts of setup.py: constants, containers, module-level names,
-    f-strings over them, list `+`, and `sorted(glob(pattern))` (-> ("glob", pattern))."""
+    f-strings over them, list `+`, and `sorted(glob(pattern))` (-> [("glob", pattern)])."""
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, (ast.List, ast.Tuple)):
@@ -60,7 +63,7 @@ def _evaluate(node, names):
         return _evaluate(node.left, names) + _evaluate(node.right, names)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         if node.func.id == "glob":
-            return ("glob", _evaluate(node.args[0], names))
+            return [("glob", _evaluate(node.args[0], names))]
         if node.func.id == "sorted":
             return _evaluate(node.args[0], names)
     raise _Unresolved(ast.dump(node))
@@ -104,7 +107,7 @@ def _console_scripts():
 
 
 def _data_files():
-    """{install dir: [source path or ("glob", pattern)]}"""
+    """{install dir: [source path or ("glob", pattern), ...]}"""
     return {dest: sources for dest, sources in SETUP["data_files"]}
 
 
@@ -112,7 +115,7 @@ def _installed_to(relpath):
     """The share-relative dir that data_files installs repo file `relpath` to, or None."""
     for dest, sources in _data_files().items():
         for src in sources:
-            pattern = src[1] if isinstance(src, list | tuple) and src[0] == "glob" else src
+            pattern = src[1] if isinstance(src, tuple) else src
             if fnmatch.fnmatch(relpath, pattern):
                 return dest
     return None
@@ -177,12 +180,49 @@ def _package_share_paths(tree):
     return paths
 
 
+def _node_parameters(tree):
+    """A launch file's NODE_PARAMETERS table, {parameter: value type as source text}: it
+    declares one launch argument per entry and sets the node parameter of the same name."""
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "NODE_PARAMETERS" for t in stmt.targets
+        ):
+            assert isinstance(stmt.value, ast.Dict), "NODE_PARAMETERS must be a dict literal"
+            pairs = zip(stmt.value.keys, stmt.value.values, strict=True)
+            return {k.value: ast.unparse(v.elts[0]) for k, v in pairs}
+    return {}
+
+
 def _declared_arguments(tree):
-    return {_first_str_arg(c, "name") for c in _calls(tree, "DeclareLaunchArgument")}
+    """Literal names, plus the NODE_PARAMETERS table's (declared in one loop over it)."""
+    names = {_first_str_arg(c, "name") for c in _calls(tree, "DeclareLaunchArgument")}
+    table = _node_parameters(tree)
+    if table:
+        names.discard(None)
+    return names | set(table)
 
 
-def _used_configurations(tree):
-    return {_first_str_arg(c, "variable_name") for c in _calls(tree, "LaunchConfiguration")}
+def _used_configurations(tree, with_default):
+    """Names of LaunchConfiguration(...) with (or without) their own default=, plus the
+    NODE_PARAMETERS table's (read in one loop over it)."""
+    names = {
+        _first_str_arg(c, "variable_name")
+        for c in _calls(tree, "LaunchConfiguration")
+        if (_keyword(c, "default") is not None) == with_default
+    }
+    table = _node_parameters(tree)
+    if table and not with_default:
+        names.discard(None)
+        names |= set(table)
+    return names
+
+
+def _argument_default(tree, name):
+    """The default_value node of DeclareLaunchArgument(name, ...)."""
+    for call in _calls(tree, "DeclareLaunchArgument"):
+        if _first_str_arg(call, "name") == name:
+            return _keyword(call, "default_value")
+    raise AssertionError(f"no DeclareLaunchArgument({name!r})")
 
 
 def _parse(path):
@@ -265,11 +305,84 @@ def test_referenced_files_exist_and_are_installed(path):
 def test_declared_arguments_are_used_and_used_are_declared(path):
     tree = _parse(path)
     declared = _declared_arguments(tree)
-    used = _used_configurations(tree)
+    used = _used_configurations(tree, with_default=False)
     assert None not in declared, f"{path.name}: argument names must be literals"
     assert None not in used, f"{path.name}: LaunchConfiguration names must be literals"
     assert declared - used == set(), f"{path.name}: declared but never used"
     assert used - declared == set(), f"{path.name}: used but never declared"
+    # A LaunchConfiguration with its own default= reads an argument of an included file.
+    assert None not in _used_configurations(tree, with_default=True)
+
+
+@pytest.mark.parametrize("path", LAUNCH_FILES, ids=_launch_id)
+def test_node_parameters_are_declared_by_the_node(path):
+    """Every parameter a launch file sets is one its node declares (named in the node's
+    module), with a type launch_ros's ParameterValue can coerce a string to."""
+    tree = _parse(path)
+    table = _node_parameters(tree)
+    executables = {_keyword(c, "executable").value for c in _calls(tree, "Node")}
+    if not table:
+        return
+    assert len(executables) == 1, f"{path.name}: one node per NODE_PARAMETERS table"
+    module = REPO / PACKAGE / "robots" / f"{executables.pop()}.py"
+    names = {
+        n.value
+        for n in ast.walk(_parse(module))
+        if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
+    assert set(table) <= names, f"{path.name}: {set(table) - names} not in {module.name}"
+    scalars = ("str", "int", "float", "bool")
+    allowed = {*scalars, *(f"list[{t}]" for t in scalars)}
+    assert set(table.values()) <= allowed, f"{path.name}: types {set(table.values())}"
+
+
+def _sets_shipped_fastdds_profile(tree):
+    """SetEnvironmentVariable(VAR, EnvironmentVariable(VAR, default_value=<share>/config/...
+    fastdds_shm.xml)): the shipped profile unless the user set the variable."""
+    var = "FASTRTPS_DEFAULT_PROFILES_FILE"
+    for call in _calls(tree, "SetEnvironmentVariable"):
+        value = call.args[1] if len(call.args) > 1 else _keyword(call, "value")
+        if _first_str_arg(call, "name") != var or not isinstance(value, ast.Call):
+            continue
+        default = _keyword(value, "default_value")
+        if _call_name(value) == "EnvironmentVariable" and _first_str_arg(value, "name") == var:
+            return default is not None and _package_share_paths(default) == [
+                "config/fastdds_shm.xml"
+            ]
+    return False
+
+
+@pytest.mark.parametrize("path", LAUNCH_FILES, ids=_launch_id)
+def test_launched_processes_get_the_shipped_fastdds_profile(path):
+    tree = _parse(path)
+    if _calls(tree, "Node") or _calls(tree, "IncludeLaunchDescription"):
+        assert _sets_shipped_fastdds_profile(tree), path.name
+
+
+def test_robot_config_default_follows_the_robot_source():
+    """bringup declares no robot_config and passes none to the mock/sim launch files, so each
+    keeps its own default (the config `maniskill-real demo --robot mock|sim` uses)."""
+    defaults = {
+        "mock_hardware.launch.py": "config/panda.yaml",
+        "sim_robot.launch.py": "config/panda_sim.yaml",
+    }
+    for name, config in defaults.items():
+        default = _argument_default(_parse(LAUNCH_DIR / name), "robot_config")
+        assert _package_share_paths(default) == [config], name
+    bringup = _parse(LAUNCH_DIR / "bringup.launch.py")
+    assert "robot_config" not in _declared_arguments(bringup)
+    for include in _calls(bringup, "IncludeLaunchDescription"):
+        if any(p.endswith(tuple(defaults)) for p in _package_share_paths(include)):
+            assert _keyword(include, "launch_arguments") is None, ast.unparse(include)
+
+
+def test_user_launch_files_may_be_python_xml_or_yaml():
+    """Only this package's own launch files are included as Python; robot_bringup and
+    camera_launch go through AnyLaunchDescriptionSource."""
+    bringup = _parse(LAUNCH_DIR / "bringup.launch.py")
+    for source in _calls(bringup, "PythonLaunchDescriptionSource"):
+        assert _package_share_paths(source), ast.unparse(source)
+    assert len(_calls(bringup, "AnyLaunchDescriptionSource")) == 2
 
 
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=_launch_id)
@@ -331,13 +444,16 @@ def test_ament_index_marker_and_share_files():
     assert _installed_to("package.xml") == f"share/{PACKAGE}"
     for launch_file in LAUNCH_FILES:
         assert _installed_to(f"launch/{launch_file.name}") == f"share/{PACKAGE}/launch"
+    assert _installed_to("config/fastdds_shm.xml") == f"share/{PACKAGE}/config"
 
 
 def test_configs_ship_inside_the_python_package(tmp_path):
-    """A plain (non-editable) pip install must carry config/*.yaml as maniskill_real/_config/."""
+    """A plain (non-editable) pip install must carry config/*.yaml and the Fast DDS profile as
+    maniskill_real/_config/, where the package finds them."""
     configs = sorted(p.name for p in (REPO / "config").glob("*.yaml"))
     assert configs, "config/ has no YAML files"
-    for name in configs:
+    shipped_files = [*configs, "fastdds_shm.xml"]
+    for name in shipped_files:
         assert _installed_to(f"config/{name}") == f"share/{PACKAGE}/config"
     result = subprocess.run(
         [sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(tmp_path)],
@@ -347,5 +463,19 @@ def test_configs_ship_inside_the_python_package(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    shipped = sorted(p.name for p in (tmp_path / PACKAGE / "_config").glob("*.yaml"))
-    assert shipped == configs
+    shipped = sorted(p.name for p in (tmp_path / PACKAGE / "_config").iterdir())
+    assert shipped == sorted(shipped_files)
+    found = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from maniskill_real.config import fastdds_profile; print(fastdds_profile())",
+        ],
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == str(tmp_path / PACKAGE / "_config" / "fastdds_shm.xml")

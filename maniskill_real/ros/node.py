@@ -8,6 +8,7 @@ the caller can report ages and refuse stale inputs.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from rclpy.qos import (
     ReliabilityPolicy,
 )
 
+from maniskill_real.config import fastdds_profile
 from maniskill_real.errors import TopicTimeoutError
 from maniskill_real.ros.stamps import stamp_to_ns
 
@@ -51,6 +53,26 @@ STATE_QOS = QoSProfile(
 )
 
 MsgT = TypeVar("MsgT")
+
+FASTDDS_PROFILES_ENV = "FASTRTPS_DEFAULT_PROFILES_FILE"
+
+
+def use_shipped_fastdds_profile() -> None:
+    """Give this process the shipped shared-memory Fast DDS profile (the transport the tests and
+    benchmarks measured), unless the user chose a profile or another RMW.
+
+    Fast DDS 2.x (Jazzy's) reads the variable once, when the process creates its first
+    participant (eProsima/Fast-DDS src/cpp/rtps/xmlparser/XMLProfileManager.cpp,
+    loadDefaultXMLFile), so this runs before rclpy.init; child processes inherit it.
+    """
+    if FASTDDS_PROFILES_ENV in os.environ:
+        return
+    if not (os.environ.get("RMW_IMPLEMENTATION") or "rmw_fastrtps_cpp").startswith("rmw_fastrtps"):
+        return
+    os.environ[FASTDDS_PROFILES_ENV] = str(fastdds_profile())
+    rclpy.logging.get_logger("maniskill_real").info(
+        f"{FASTDDS_PROFILES_ENV} was unset: using {os.environ[FASTDDS_PROFILES_ENV]}"
+    )
 
 
 class Latest(Generic[MsgT]):
@@ -101,6 +123,7 @@ class RosNode:
         cli_args: list[str] | None = None,
     ) -> None:
         self.context = Context()
+        use_shipped_fastdds_profile()
         rclpy.init(args=cli_args, context=self.context)
         try:
             self.node = Node(

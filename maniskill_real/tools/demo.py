@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from maniskill_real.config import fastdds_profile
 from maniskill_real.tools.processes import RobotProcess
 
 ROBOTS = {
@@ -45,9 +46,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    shm = Path(__file__).resolve().parents[2] / "config" / "fastdds_shm.xml"
-    if shm.is_file():
-        os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(shm))
+    # Before the robot process starts: it inherits the profile (RealEnv's node sets it too).
+    os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
 
     import cv2
     import gymnasium as gym
