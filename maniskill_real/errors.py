@@ -7,6 +7,7 @@
     ├── ActionError            an action of the wrong shape or non-finite; nothing sent (ValueError)
     └── RealEnvError           the robot side refused or failed: no safe step (RuntimeError)
         ├── TopicTimeoutError, StaleInputError, JointMismatchError, ResetError, TfLookupError
+        ├── SafetyError        a target or a measured state outside the safety limits
         ├── CameraFovError     a real camera narrower than the sim camera (also a ValueError)
         └── UnsupportedEncodingError   an image encoding the codec can't decode (also a ValueError)
 
@@ -71,6 +72,10 @@ class JointMismatchError(RealEnvError):
 
 class ResetError(RealEnvError):
     """The robot did not reach the reset pose within tolerance in time."""
+
+
+class SafetyError(RealEnvError):
+    """A target the safety layer refuses, or a robot out of distribution; nothing was sent."""
 
 
 class TfLookupError(RealEnvError):

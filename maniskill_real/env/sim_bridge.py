@@ -434,4 +434,3 @@ class WrapperChain:
                 self.call(lambda env: env.close())
         finally:
             self.twin_env.close()
-

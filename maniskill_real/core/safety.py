@@ -1,0 +1,205 @@
+"""The safety layer: every drive target passes here before anything is published.
+
+Pure numpy (no ROS, no ManiSkill): RealEnv hands it the targets the sim controller computed, the
+measured joint state they were computed from, and a forward-kinematics callable for the TCP
+workspace check. Each limit either clips (and reports what it clipped) or refuses (raises
+``SafetyError``, after which RealEnv holds and sends nothing until ``reset()``), per the robot
+config's ``safety.on_limit``. What it checks, in order:
+
+1. measured state out of distribution: joint speed above ``max_measured_velocity``, or the
+   distance between the last target and the measured position above ``max_tracking_error``
+   (a delayed or blocked robot shows here) -> always refuse;
+2. joint position limits (the sim robot's, tightened by ``position_margin``);
+3. the change per step: ``max_joint_velocity * dt``, ramped up from zero over ``blend_in_steps``
+   after each reset, so a policy starts gently;
+4. commanded joint velocities (velocity interfaces) to ``max_joint_velocity``, and to zero
+   where they push a joint past its limit;
+5. the TCP inside the workspace box: a target outside is pulled back along the straight line
+   to the measured configuration (clip) or refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from maniskill_real.errors import SafetyError
+
+LimitAction = Literal["clip", "refuse"]
+LIMITS: tuple[str, ...] = ("position", "step", "velocity", "workspace")
+
+
+@dataclass(frozen=True)
+class SafetyConfig:
+    """Limits in SI units (rad, rad/s, m); per-joint values in sim joint order."""
+
+    max_joint_velocity: tuple[float, ...]
+    """rad/s per joint: caps commanded velocities and the position change per control step."""
+    position_margin: float = 0.0
+    """rad: how far inside the sim robot's joint limits targets must stay."""
+    blend_in_steps: int = 10
+    """Steps after reset() over which the allowed change per step ramps from 1/n to full."""
+    max_measured_velocity: float = 3.0
+    """rad/s: a faster measured joint is out of distribution (the robot is not tracking)."""
+    max_tracking_error: float = 0.3
+    """rad: last target vs measured position, beyond which the robot is not following."""
+    workspace: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
+    """TCP box (min xyz, max xyz) in the sim world frame, metres; None: unchecked."""
+    on_limit: dict[str, LimitAction] = field(default_factory=lambda: dict.fromkeys(LIMITS, "clip"))
+
+
+@dataclass
+class SafetyReport:
+    """What one step's filter did: joints clipped per limit, the blend-in factor."""
+
+    clipped: dict[str, list[int]] = field(default_factory=dict)
+    blend: float = 1.0
+
+    def as_info(self, names: Sequence[str]) -> dict[str, object]:
+        return {
+            "clipped": {k: [names[i] for i in v] for k, v in self.clipped.items() if v},
+            "blend": self.blend,
+        }
+
+
+class SafetyFilter:
+    """Applies ``SafetyConfig`` to one robot; ``restart()`` after every reset."""
+
+    def __init__(
+        self,
+        config: SafetyConfig,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        joint_names: Sequence[str],
+        dt: float,
+        tcp_position: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        self.config = config
+        self.names = list(joint_names)
+        self.lower = np.asarray(lower, dtype=np.float64) + config.position_margin
+        self.upper = np.asarray(upper, dtype=np.float64) - config.position_margin
+        if np.any(self.lower > self.upper):
+            bad = [self.names[i] for i in np.flatnonzero(self.lower > self.upper)]
+            raise SafetyError(f"safety.position_margin leaves no range for joint(s) {bad}")
+        self.max_velocity = np.asarray(config.max_joint_velocity, dtype=np.float64)
+        if self.max_velocity.shape != (len(self.names),):
+            raise SafetyError(
+                f"safety: {len(config.max_joint_velocity)} max_joint_velocity values for "
+                f"{len(self.names)} joints"
+            )
+        self.dt = dt
+        self.tcp_position = tcp_position
+        self.steps = 0
+        self.last_target: np.ndarray | None = None
+
+    def restart(self) -> None:
+        """A new episode: the blend-in starts again, and no target is outstanding."""
+        self.steps = 0
+        self.last_target = None
+
+    def check_measured(self, qpos: np.ndarray, qvel: np.ndarray) -> None:
+        """Refuse to act on a robot that is out of distribution (before computing a target)."""
+        speed = np.abs(qvel)
+        if np.any(speed > self.config.max_measured_velocity):
+            i = int(np.argmax(speed))
+            raise SafetyError(
+                f"joint {self.names[i]} moves at {speed[i]:.3f} rad/s, above "
+                f"safety.max_measured_velocity {self.config.max_measured_velocity}"
+            )
+        if self.last_target is not None:
+            error = np.abs(self.last_target - qpos)
+            if np.any(error > self.config.max_tracking_error):
+                i = int(np.argmax(error))
+                raise SafetyError(
+                    f"joint {self.names[i]} is {error[i]:.3f} rad from its last target, above "
+                    f"safety.max_tracking_error {self.config.max_tracking_error}: the robot is "
+                    "not following (blocked, delayed or faulted)"
+                )
+
+    def _limit(
+        self, name: str, value: np.ndarray, low: np.ndarray, high: np.ndarray, report: SafetyReport
+    ) -> np.ndarray:
+        over = (value < low) | (value > high)
+        if not np.any(over):
+            return value
+        joints = [int(i) for i in np.flatnonzero(over)]
+        if self.config.on_limit.get(name, "refuse") == "refuse":
+            i = joints[0]
+            raise SafetyError(
+                f"{name} limit: joint {self.names[i]} target {value[i]:.4f} outside "
+                f"[{low[i]:.4f}, {high[i]:.4f}] (safety.on_limit.{name}: refuse)"
+            )
+        report.clipped[name] = joints
+        return np.clip(value, low, high)
+
+    def positions(
+        self, target: np.ndarray, measured: np.ndarray
+    ) -> tuple[np.ndarray, SafetyReport]:
+        """Position targets (sim joint order) made safe against the measured positions."""
+        report = SafetyReport()
+        target = np.asarray(target, dtype=np.float64)
+        if not np.all(np.isfinite(target)):
+            raise SafetyError(f"non-finite position targets {target.tolist()}")
+        target = self._limit("position", target, self.lower, self.upper, report)
+        report.blend = min(1.0, (self.steps + 1) / max(1, self.config.blend_in_steps))
+        step = self.max_velocity * self.dt * report.blend
+        target = self._limit("step", target, measured - step, measured + step, report)
+        target = self._workspace(target, measured, report)
+        self.steps += 1
+        self.last_target = target
+        return target, report
+
+    def velocities(
+        self, target: np.ndarray, measured: np.ndarray
+    ) -> tuple[np.ndarray, SafetyReport]:
+        """Velocity targets capped, ramped in, and zeroed where they push past a limit."""
+        report = SafetyReport()
+        target = np.asarray(target, dtype=np.float64)
+        if not np.all(np.isfinite(target)):
+            raise SafetyError(f"non-finite velocity targets {target.tolist()}")
+        report.blend = min(1.0, (self.steps + 1) / max(1, self.config.blend_in_steps))
+        cap = self.max_velocity * report.blend
+        target = self._limit("velocity", target, -cap, cap, report)
+        outward = ((measured <= self.lower) & (target < 0)) | (
+            (measured >= self.upper) & (target > 0)
+        )
+        if np.any(outward):
+            target = np.where(outward, 0.0, target)
+            report.clipped.setdefault("position", []).extend(
+                int(i) for i in np.flatnonzero(outward)
+            )
+        self.steps += 1
+        return target, report
+
+    def _workspace(
+        self, target: np.ndarray, measured: np.ndarray, report: SafetyReport
+    ) -> np.ndarray:
+        box = self.config.workspace
+        if box is None or self.tcp_position is None:
+            return target
+        low, high = (np.asarray(b, dtype=np.float64) for b in box)
+
+        def inside(q: np.ndarray) -> bool:
+            p = self.tcp_position(q)
+            return bool(np.all(p >= low) and np.all(p <= high))
+
+        if inside(target):
+            return target
+        if self.config.on_limit.get("workspace", "refuse") == "refuse" or not inside(measured):
+            p = self.tcp_position(target)
+            raise SafetyError(
+                f"workspace limit: the target puts the TCP at {np.round(p, 4).tolist()}, outside "
+                f"the box {low.tolist()} .. {high.tolist()} (safety.workspace)"
+            )
+        lo, hi = 0.0, 1.0  # fraction of the way from measured to target; lo is inside
+        for _ in range(12):
+            mid = 0.5 * (lo + hi)
+            if inside(measured + mid * (target - measured)):
+                lo = mid
+            else:
+                hi = mid
+        report.clipped["workspace"] = list(range(len(target)))
+        return measured + lo * (target - measured)
