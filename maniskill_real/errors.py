@@ -7,6 +7,7 @@
     ├── ActionError            an action of the wrong shape or non-finite; nothing sent (ValueError)
     └── RealEnvError           the robot side refused or failed: no safe step (RuntimeError)
         ├── TopicTimeoutError, StaleInputError, JointMismatchError, ResetError, TfLookupError
+        ├── InvalidInputError  a reading that can't be trusted (NaN, duplicate, future stamp)
         ├── SafetyError        a target or a measured state outside the safety limits
         ├── CameraFovError     a real camera narrower than the sim camera (also a ValueError)
         └── UnsupportedEncodingError   an image encoding the codec can't decode (also a ValueError)
@@ -64,6 +65,11 @@ class StaleInputError(RealEnvError):
         self.topic = topic
         self.age = age
         self.max_age = max_age
+
+
+class InvalidInputError(RealEnvError):
+    """A reading that can't be trusted: non-finite values, a joint named twice, a stamp that is
+    zero, in the future or older than the previous one. Nothing was sent from it."""
 
 
 class JointMismatchError(RealEnvError):

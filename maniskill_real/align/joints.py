@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from maniskill_real.config import RobotConfig
-from maniskill_real.errors import JointMismatchError
+from maniskill_real.errors import InvalidInputError, JointMismatchError
 
 
 class JointMap:
@@ -50,6 +50,12 @@ class JointMap:
         if self._js_cache is not None and self._js_cache[0] == key:
             return self._js_cache[1]
         where = {n: i for i, n in enumerate(key)}
+        if len(where) != len(key):
+            twice = sorted({n for n in key if key.count(n) > 1})
+            raise InvalidInputError(
+                f"/joint_states names joint {', '.join(repr(n) for n in twice)} more than once: "
+                "which reading is the robot's is ambiguous"
+            )
         missing = [j for j in self.ros_joints if j not in where]
         if missing:
             raise JointMismatchError(
