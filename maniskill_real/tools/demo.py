@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             totals.append((real, gap))
             robot_side = (
                 real.grasped
-                if "is_grasped" in env.agent.config.task_topics
-                else "unknown (no is_grasped in the config's task_topics)"
+                if "is_grasped" in env.agent.task_topics
+                else "unknown (the robot config maps no topic to is_grasped)"
             )
             print(
                 f"episode {episode} (seed {seed}): cube picked  "
