@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -25,8 +24,10 @@ ROBOTS = {
 }
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="maniskill-real demo", description=__doc__.split("\n\n")[0])
+SUMMARY = "the main job: a scripted PickCube grasp through RealEnv on a robot over ROS"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--robot", choices=sorted(ROBOTS), default="sim", help="robot node to start")
     p.add_argument("--no-start", action="store_true", help="use a robot that is already running")
     p.add_argument("--robot-config", help="robot config (default: per --robot)")
@@ -39,11 +40,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--obs-mode", default="rgb", choices=["rgb", "state"])
     p.add_argument("--out", type=Path, default=Path("outputs/demo"), help="folder for images")
-    return p.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     shm = Path(__file__).resolve().parents[2] / "config" / "fastdds_shm.xml"
     if shm.is_file():
@@ -154,7 +153,3 @@ def report(totals: list, control_freq: float) -> None:
         f"  TCP gap to sim   mean {mean('tcp_err_mean') * 1e3:.1f} mm, "
         f"max {worst('tcp_err_max') * 1e3:.1f} mm"
     )
-
-
-if __name__ == "__main__":
-    sys.exit(main())
