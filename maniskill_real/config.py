@@ -7,7 +7,9 @@ robot config is found before anything talks to a robot.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +21,19 @@ ControllerKind = Literal["forward_command_controller", "joint_trajectory_control
 CONTROLLER_KINDS: tuple[str, ...] = ("forward_command_controller", "joint_trajectory_controller")
 INTERFACES: tuple[str, ...] = ("position", "velocity")
 ALIGNMENTS: tuple[str, ...] = ("intrinsics", "center_crop")
+# A ROS 2 name token: alphanumerics and underscores, not starting with a digit
+# (rmw/src/validate_full_topic_name.c); tokens are joined by single slashes.
+_TOKEN = r"[A-Za-z_][A-Za-z0-9_]*"
+_NAME = re.compile(rf"/?{_TOKEN}(/{_TOKEN})*")
+
+
+def resolve_topic(name: str, namespace: str) -> str:
+    """The fully qualified name of topic ``name`` for a node in ``namespace``, as rcl expands it
+    (rcl/src/rcl/expand_topic_name.c, without remapping): an absolute name stays as it is, a
+    relative one goes under the namespace."""
+    if name.startswith("/"):
+        return name
+    return f"{namespace.rstrip('/')}/{name}"
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,16 @@ class CameraTopics:
     tf_frames: TfFrames | None = None
     """Look the pose up in TF instead of giving cam2world (the two exclude each other)."""
 
+    def resolved(self, resolve: Callable[[str], str]) -> CameraTopics:
+        """These topics with every name passed through ``resolve`` (a namespace or a node's
+        own resolution)."""
+        return replace(
+            self,
+            image_topic=resolve(self.image_topic),
+            info_topic=resolve(self.info_topic),
+            depth_topic=None if self.depth_topic is None else resolve(self.depth_topic),
+        )
+
 
 @dataclass(frozen=True)
 class ResetConfig:
@@ -77,9 +102,14 @@ class ResetConfig:
 
 @dataclass(frozen=True)
 class RobotConfig:
+    """Topic names are kept as written: a robot node (mock_hardware, sim_robot) resolves them in
+    its own ROS namespace, as ros2_control does; RealEnv resolves them under ``namespace``
+    (:meth:`topic`)."""
+
     path: Path
     robot_uid: str
     namespace: str
+    """Fully qualified: "/" or "/left"."""
     joint_states_topic: str
     joint_states_max_age: float
     input_timeout: float
@@ -90,6 +120,15 @@ class RobotConfig:
     cameras: dict[str, CameraTopics] = field(default_factory=dict)
     task_topics: dict[str, str] = field(default_factory=dict)
     """info key -> std_msgs/Bool topic that reports it from the real world (e.g. success)."""
+    task_namespace: str | None = None
+    """Every boolean the sim env's ``evaluate()`` reports comes from ``<task_namespace>/<key>``
+    (as sim_robot publishes them), unless ``task_topics`` names another topic for the key."""
+    use_sim_time: bool = False
+    """RealEnv's node follows /clock (a simulated robot's time) instead of the system clock."""
+
+    def topic(self, name: str) -> str:
+        """A configured topic name as RealEnv uses it: resolved under ``namespace``."""
+        return resolve_topic(name, self.namespace)
 
     def ros_joint(self, sim_joint: str) -> str:
         return self.joints.get(sim_joint, sim_joint)
@@ -185,6 +224,30 @@ class _Validator:
             raise self.fail(key, f"expected a finite number > 0, got {value!r}")
         return float(value)
 
+    def flag(self, value: Any, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {value!r}")
+        return value
+
+    def topic(self, value: Any, key: str) -> str:
+        """A relative or absolute ROS topic name (no ``~`` or substitutions: RealEnv's node
+        name is no part of a robot's interface)."""
+        name = self.string(value, key)
+        if not _NAME.fullmatch(name):
+            raise self.fail(
+                key,
+                f"{name!r} is not a ROS topic name: tokens of letters, digits and underscores "
+                "(not starting with a digit) joined by single slashes, optionally with a "
+                "leading slash (absolute) and no trailing one",
+            )
+        return name
+
+    def namespace(self, value: Any, key: str) -> str:
+        """A ROS namespace, fully qualified: "" and "/" are the root, "left" is "/left"."""
+        if value is None or value in ("", "/"):
+            return "/"
+        return "/" + self.topic(value, key).lstrip("/")
+
     def choice(self, value: Any, key: str, choices: tuple[str, ...]) -> str:
         if value not in choices:
             raise self.fail(key, f"expected one of {', '.join(choices)}, got {value!r}")
@@ -214,6 +277,8 @@ class _Validator:
                 "reset",
                 "cameras",
                 "task_topics",
+                "task_namespace",
+                "use_sim_time",
             },
         )
         for required in ("robot_uid", "controllers"):
@@ -241,11 +306,12 @@ class _Validator:
                         f"joint '{j}' is already commanded by controllers.{seen[j]}",
                     )
                 seen[j] = c.part
+        task_namespace = raw.get("task_namespace")
         return RobotConfig(
             path=self.path,
             robot_uid=self.string(raw["robot_uid"], "robot_uid"),
-            namespace=str(raw.get("namespace", "") or ""),
-            joint_states_topic=self.string(js.get("topic", "/joint_states"), "joint_states.topic"),
+            namespace=self.namespace(raw.get("namespace"), "namespace"),
+            joint_states_topic=self.topic(js.get("topic", "joint_states"), "joint_states.topic"),
             joint_states_max_age=self.positive(js.get("max_age", 0.25), "joint_states.max_age"),
             input_timeout=self.positive(js.get("timeout", 5.0), "joint_states.timeout"),
             joints=joints,
@@ -256,9 +322,13 @@ class _Validator:
                 for name, spec in self.mapping(raw.get("cameras", {}) or {}, "cameras").items()
             },
             task_topics={
-                self.string(k, "task_topics"): self.string(v, f"task_topics.{k}")
+                self.string(k, "task_topics"): self.topic(v, f"task_topics.{k}")
                 for k, v in self.mapping(raw.get("task_topics", {}) or {}, "task_topics").items()
             },
+            task_namespace=(
+                None if task_namespace is None else self.topic(task_namespace, "task_namespace")
+            ),
+            use_sim_time=self.flag(raw.get("use_sim_time", False), "use_sim_time"),
         )
 
     def controller(self, part: str, spec: Any, key: str) -> ControllerConfig:
@@ -273,7 +343,7 @@ class _Validator:
             raise self.fail(f"{key}.interface", "joint_trajectory_controller streams positions")
         return ControllerConfig(
             part=part,
-            name=self.string(spec.get("name"), f"{key}.name"),
+            name=self.topic(spec.get("name"), f"{key}.name"),
             kind=kind,  # type: ignore[arg-type]
             interface=interface,
             joints=tuple(self.string(j, f"{key}.joints") for j in joints),
@@ -326,18 +396,15 @@ class _Validator:
                 raise self.fail(f"{key}.tf_frames", "give either cam2world or tf_frames, not both")
             tf_frames = self.tf_frames(tf_frames, f"{key}.tf_frames")
         depth = spec.get("depth_topic")
-        compressed = spec.get("compressed", False)
-        if not isinstance(compressed, bool):
-            raise self.fail(f"{key}.compressed", f"expected true or false, got {compressed!r}")
         return CameraTopics(
             name=name,
-            image_topic=self.string(spec.get("image_topic"), f"{key}.image_topic"),
-            info_topic=self.string(spec.get("info_topic"), f"{key}.info_topic"),
-            depth_topic=None if depth is None else self.string(depth, f"{key}.depth_topic"),
+            image_topic=self.topic(spec.get("image_topic"), f"{key}.image_topic"),
+            info_topic=self.topic(spec.get("info_topic"), f"{key}.info_topic"),
+            depth_topic=None if depth is None else self.topic(depth, f"{key}.depth_topic"),
             alignment=self.choice(
                 spec.get("alignment", "intrinsics"), f"{key}.alignment", ALIGNMENTS
             ),
-            compressed=compressed,
+            compressed=self.flag(spec.get("compressed", False), f"{key}.compressed"),
             max_age=self.positive(spec.get("max_age", 0.5), f"{key}.max_age"),
             cam2world=cam2world,
             tf_frames=tf_frames,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,8 +22,9 @@ os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
 def _robot_starter(log_dir: Path) -> Iterator[Callable[..., RobotProcess]]:
     started: list[RobotProcess] = []
 
-    def start(executable: str, **params: object) -> RobotProcess:
-        proc = RobotProcess(executable, log_dir / f"{executable}-{len(started)}.log", **params)
+    def start(executable: str, ros_args: Sequence[str] = (), **params: object) -> RobotProcess:
+        log = log_dir / f"{executable}-{len(started)}.log"
+        proc = RobotProcess(executable, log, ros_args, **params)
         started.append(proc)
         return proc
 

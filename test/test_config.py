@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from maniskill_real.config import ConfigError, load_robot_config
+from maniskill_real.config import ConfigError, load_robot_config, resolve_topic
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,6 +21,75 @@ def test_shipped_panda_loads_by_name() -> None:
     assert sorted(config.controlled_joints()) == sorted(
         [f"panda_joint{i}" for i in range(1, 8)] + ["panda_finger_joint1", "panda_finger_joint2"]
     )
+
+
+def test_shipped_names_resolve_as_before_without_a_namespace() -> None:
+    """The shipped configs name topics relative to the robot's namespace; with namespace "" they
+    resolve to the root names that a plain ros2_control bringup and camera driver use."""
+    config = load_robot_config("panda")
+    assert config.namespace == "/"
+    assert config.topic(config.joint_states_topic) == "/joint_states"
+    assert config.topic(config.controllers["arm"].command_topic) == (
+        "/arm_controller/joint_trajectory"
+    )
+    camera = config.cameras["base_camera"].resolved(config.topic)
+    assert (camera.image_topic, camera.info_topic, camera.depth_topic) == (
+        "/camera/color/image_raw",
+        "/camera/color/camera_info",
+        "/camera/depth/image_rect_raw",
+    )
+    assert not config.use_sim_time
+
+
+@pytest.mark.parametrize(
+    "name, namespace, resolved",
+    [
+        ("joint_states", "/", "/joint_states"),
+        ("joint_states", "/left", "/left/joint_states"),
+        ("camera/color/image_raw", "/left/arm", "/left/arm/camera/color/image_raw"),
+        ("/joint_states", "/left", "/joint_states"),
+    ],
+)
+def test_resolve_topic_follows_ros_rules(name: str, namespace: str, resolved: str) -> None:
+    """Relative names go under the namespace, absolute ones stay (rcl_expand_topic_name)."""
+    assert resolve_topic(name, namespace) == resolved
+
+
+@pytest.mark.parametrize("namespace", ["left", "/left"])
+def test_every_topic_follows_the_config_namespace(tmp_path: Path, namespace: str) -> None:
+    """Under `namespace: left` (or /left) joint states, commands, cameras and task topics all
+    resolve under /left, as a namespaced ros2_control bringup publishes them; an absolute name
+    stays where it is."""
+    path = tmp_path / "robot.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "base": str(REPO / "config" / "panda_sim.yaml"),
+                "namespace": namespace,
+                "task_topics": {"is_placed": "/world/placed"},
+            }
+        )
+    )
+    config = load_robot_config(path)
+    assert config.namespace == "/left"
+    assert config.topic(config.joint_states_topic) == "/left/joint_states"
+    assert config.topic(config.controllers["gripper"].command_topic) == (
+        "/left/gripper_controller/commands"
+    )
+    camera = config.cameras["base_camera"].resolved(config.topic)
+    assert camera.image_topic == "/left/camera/color/image_raw"
+    assert camera.depth_topic == "/left/camera/depth/image_rect_raw"
+    assert config.topic(f"{config.task_namespace}/success") == "/left/sim_robot/task/success"
+    assert config.topic(config.task_topics["is_placed"]) == "/world/placed"
+
+
+def test_use_sim_time_loads(tmp_path: Path) -> None:
+    """`use_sim_time: true` is how RealEnv's node is told to follow /clock."""
+    path = tmp_path / "robot.yaml"
+    path.write_text(
+        yaml.safe_dump({"base": str(REPO / "config" / "panda.yaml"), "use_sim_time": True})
+    )
+    assert load_robot_config(path).use_sim_time
 
 
 def test_missing_file_names_it(tmp_path: Path) -> None:
@@ -93,6 +162,21 @@ def _set(raw: dict, key: str, value: object) -> None:
         ("cameras.base_camera.alignment", "stretch", "cameras.base_camera.alignment", "one of"),
         ("cameras.base_camera.cam2world", [[1, 0], [0, 1]], "cameras.base_camera.cam2world", "4x4"),
         ("joints.panda_joint1", 7, "joints.panda_joint1", "non-empty string"),
+        ("joint_states.topic", "joint states", "joint_states.topic", "not a ROS topic name"),
+        ("joint_states.topic", "~/joint_states", "joint_states.topic", "not a ROS topic name"),
+        ("joint_states.topic", "/joint_states/", "joint_states.topic", "not a ROS topic name"),
+        (
+            "cameras.base_camera.image_topic",
+            "camera//image_raw",
+            "cameras.base_camera.image_topic",
+            "not a ROS topic name",
+        ),
+        ("cameras.base_camera.info_topic", "1camera/info", "cameras.base_camera.info_topic", "not"),
+        ("controllers.arm.name", "arm controller", "controllers.arm.name", "not a ROS topic name"),
+        ("namespace", "left//arm", "namespace", "not a ROS topic name"),
+        ("task_topics", {"success": "task/su ccess"}, "task_topics.success", "not a ROS topic"),
+        ("task_namespace", "/sim robot", "task_namespace", "not a ROS topic name"),
+        ("use_sim_time", "yes", "use_sim_time", "expected true or false"),
     ],
 )
 def test_bad_key_names_file_and_key(

@@ -1,10 +1,11 @@
 """sim_robot end to end: ManiSkill physics and renders behind the ros2_control surface.
 
-One ``sim_robot`` process (PickCube-v1, the shipped panda config) serves every test of the class;
-this process talks to it over real DDS with a ``RosNode``, as RealEnv would. Nothing is faked:
-expected joint positions, camera poses and the cube's position come from a separate copy of the
-same ManiSkill env reset with the same seed (the policy's sim env). Tests run in file order and
-the fault-knob tests restore the knobs they change.
+One ``sim_robot`` process (PickCube-v1, the shipped panda config) serves every test of the first
+class; this process talks to it over real DDS with a ``RosNode``, as RealEnv would. Nothing is
+faked: expected joint positions, camera poses and the cube's position come from a separate copy
+of the same ManiSkill env reset with the same seed (the policy's sim env). Tests run in file order
+and the fault-knob tests restore the knobs they change. The later tests start their own
+sim_robot (in a namespace on sim time, or on another task) and drive RealEnv against it.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import mani_skill.envs  # noqa: F401 - registers PickCube-v1
 import numpy as np
 import pytest
+import yaml
+from rcl_interfaces.msg import ParameterType
 from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
-from ros_helpers import RECORD_QOS, wait_until
+from ros_helpers import RECORD_QOS, policy_env, wait_until
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Float64MultiArray
@@ -30,17 +34,21 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from maniskill_real.align.camera import Intrinsics
 from maniskill_real.config import load_robot_config
+from maniskill_real.errors import StaleInputError
+from maniskill_real.real_env import RealEnv
 from maniskill_real.ros.commands import duration_msg
 from maniskill_real.ros.image import depth_from_image, image_to_numpy
 from maniskill_real.ros.node import RosNode
 from maniskill_real.ros.stamps import stamp_to_ns
 from maniskill_real.tools.processes import RobotProcess
 
+REPO = Path(__file__).resolve().parents[1]
 CONFIG = load_robot_config("panda")
 ARM = list(CONFIG.controllers["arm"].joints)
 FINGERS = list(CONFIG.controllers["gripper"].joints)
 CAMERA = CONFIG.cameras["base_camera"]
 FOV = 1.8  # rad: wider than PickCube's pi/2 base camera, as a real camera must be
+SCENE_RESET = "trigger:/sim_robot/reset_scene@/sim_robot/seed"
 WIDTH, HEIGHT = 640, 480
 
 
@@ -308,6 +316,26 @@ class TestSimRobot:
             sim.set(command_delay=0.0)
             sim.gripper.publish(Float64MultiArray(data=[0.04, 0.04]))
 
+    def test_every_parameter_can_be_read(self, sim: Sim) -> None:
+        """What `ros2 param dump /sim_robot` does: list every parameter, then get them all in
+        one request; every one has a value (an unset one empties the whole answer) and a
+        description, and only the runtime knobs (and rclpy's use_sim_time) are writable."""
+        names = result(sim.params.list_parameters()).result.names
+        assert "drop_topics" in names and "camera_rate" in names
+        values = result(sim.params.get_parameters(names)).values
+        assert len(values) == len(names)
+        drop = values[names.index("drop_topics")]
+        assert (
+            drop.type == ParameterType.PARAMETER_STRING_ARRAY
+            and list(drop.string_array_value) == []
+        )
+        writable = {"seed", "command_delay", "joint_state_noise", "camera_rate", "drop_topics"}
+        for d in result(sim.params.describe_parameters(names)).descriptors:
+            assert d.read_only == (d.name not in writable | {"use_sim_time"}), d.name
+            assert d.description or d.name == "use_sim_time", d.name
+        r = result(sim.params.set_parameters([Parameter("env_id", value="PushCube-v1")]))
+        assert not r.results[0].successful and "read-only" in r.results[0].reason
+
     def test_drop_topics_stops_joint_states(self, sim: Sim) -> None:
         """drop_topics ['/joint_states'] silences /joint_states (cameras go on); [] restores."""
         sim.set(drop_topics=["/joint_states"])
@@ -349,3 +377,103 @@ class TestSimRobot:
         assert sim.proc.proc.returncode == 0, log
         assert "Traceback" not in log
         assert "real-time factor" in log
+
+
+# ---------------------------------------------------------------------------------------------
+# sim_robot in a namespace, remapped, on sim time
+# ---------------------------------------------------------------------------------------------
+LEFT_ARGS = ["-r", "__ns:=/left", "-r", "/left/camera/depth/image_rect_raw:=/left/depth"]
+HOUR_NS = 3600 * 10**9
+"""Sim time starts at 0; the system clock is decades past it."""
+
+
+@pytest.fixture(scope="class")
+def left_robot(start_shared_robot: Callable[..., RobotProcess]) -> RobotProcess:
+    """sim_robot as a namespaced bringup would start it, with a remapped depth topic, on the
+    time it publishes on /clock."""
+    return start_shared_robot(
+        "sim_robot", ros_args=LEFT_ARGS, robot_config="panda_sim", seed=0, use_sim_time=True
+    )
+
+
+@pytest.mark.usefixtures("left_robot")
+class TestNamespacedOnSimTime:
+    def test_camera_node_follows_namespace_remaps_and_sim_time(self) -> None:
+        """The camera child process's node is /left/sim_robot_cameras on sim time, and it
+        publishes where the parent's namespace and remapping rules put the camera topics."""
+        ros = RosNode("test_left_cameras")
+        try:
+            images = Recorder(ros, Image, "/left/camera/color/image_raw", keep=5)
+            depths = Recorder(ros, Image, "/left/depth", keep=5)
+            image = images.first_after(0, timeout=60.0)
+            depths.first_after(0, timeout=10.0)
+            assert 0 < stamp_to_ns(image.header.stamp) < HOUR_NS
+            node = ros.node
+            publishers = node.get_publishers_info_by_topic("/left/camera/color/image_raw")
+            assert [(p.node_name, p.node_namespace) for p in publishers] == [
+                ("sim_robot_cameras", "/left")
+            ]
+            for topic in ("/camera/color/image_raw", "/left/camera/depth/image_rect_raw"):
+                assert node.count_publishers(topic) == 0, topic
+            params = AsyncParameterClient(node, "/left/sim_robot_cameras")
+            assert params.wait_for_services(timeout_sec=10.0)
+            value = result(params.get_parameters(["use_sim_time"])).values[0]
+            assert value.bool_value
+        finally:
+            ros.close()
+
+    def test_real_env_on_sim_time_in_the_namespace(self, tmp_path: Path) -> None:
+        """``namespace: /left`` and ``use_sim_time: true`` in the config: RealEnv finds every
+        topic and service under /left, and its input ages are on sim time (stamps and clock
+        both under an hour). Without use_sim_time the same stamps look decades old."""
+        base = {"base": str(REPO / "config" / "panda_sim.yaml"), "namespace": "/left"}
+        sim_time = tmp_path / "sim_time.yaml"
+        sim_time.write_text(yaml.safe_dump({**base, "use_sim_time": True}))
+        wall_time = tmp_path / "wall_time.yaml"
+        wall_time.write_text(yaml.safe_dump(base))
+        reset = "trigger:/left/sim_robot/reset_scene@/left/sim_robot/seed"
+
+        env = RealEnv(policy_env(), robot_config=sim_time, scene_reset=reset)
+        try:
+            assert env.agent.task_topics["success"] == "/left/sim_robot/task/success"
+            env.reset(seed=1)
+            for _ in range(3):
+                _, _, _, _, info = env.step(np.zeros(8, dtype=np.float32))
+            age = info["timing"]["ages"]["joint_states"]
+            assert 0 <= age <= env.agent.config.joint_states_max_age
+            assert 0 < env.agent.snapshot.stamps_ns["joint_states"] < HOUR_NS
+            assert 0 < env.agent.ros.now_ns() < HOUR_NS
+            assert not bool(info["success"][0])
+        finally:
+            env.close()
+
+        env = RealEnv(policy_env(), robot_config=wall_time, scene_reset="none")
+        try:
+            with pytest.raises(StaleInputError, match="/left/joint_states"):
+                env.reset(seed=1)
+        finally:
+            env.close()
+
+
+def test_real_env_on_another_task(start_robot: Callable[..., RobotProcess]) -> None:
+    """sim_robot running PushCube-v1 with the shipped panda_sim config, unedited: RealEnv on
+    PushCube-v1 waits only for the task state PushCube reports (success), resets and steps."""
+    start_robot("sim_robot", env_id="PushCube-v1", robot_config="panda_sim", seed=0)
+    sim = gym.make(
+        "PushCube-v1",
+        obs_mode="state",
+        control_mode="pd_joint_delta_pos",
+        reward_mode="sparse",
+        sim_backend="physx_cpu",
+    )
+    env = RealEnv(sim, robot_config="panda_sim", scene_reset=SCENE_RESET)
+    try:
+        obs, info = env.reset(seed=0)
+        assert obs.shape == sim.observation_space.shape
+        for _ in range(3):
+            obs, reward, terminated, _, info = env.step(np.zeros(8, dtype=np.float32))
+        assert not bool(info["success"][0]) and not bool(terminated[0])
+        assert env.agent.task_topics == {"success": "/sim_robot/task/success"}
+    finally:
+        env.close()
+        sim.close()

@@ -5,7 +5,8 @@ Commands on the controllers' topics become joint positions through an optional f
 (``time_constant``) after an optional ``command_delay``; ``time_constant: 0`` mirrors commands
 to states exactly as GenericSystem does. ``/joint_states`` is published in an order unlike the
 config's, since joint_state_broadcaster guarantees none. A test camera publishes Image +
-CameraInfo (and 16UC1 depth) for every camera in the robot config.
+CameraInfo (and 16UC1 depth) for every camera in the robot config. ``command_delay`` and
+``time_constant`` can be set while it runs; every other parameter is read-only.
 """
 
 from __future__ import annotations
@@ -17,26 +18,42 @@ import threading
 import time
 
 import numpy as np
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.parameter import Parameter
 
 from maniskill_real.align.camera import Intrinsics
-from maniskill_real.config import CameraTopics, load_robot_config
+from maniskill_real.config import CameraTopics, ConfigError, load_robot_config
 from maniskill_real.robots.camera_publisher import CameraPublisher
+from maniskill_real.robots.parameters import ParameterError, Spec, declare
 from maniskill_real.robots.surface import ControlSurface
 from maniskill_real.ros.node import RosNode
 
-PARAMETERS: dict[str, object] = {
-    "robot_config": "panda",
-    "joint_state_rate": 100.0,
-    "time_constant": 0.05,
-    "command_delay": 0.0,
-    "initial_positions": [0.0],
-    "publish_camera": True,
-    "camera_rate": 15.0,
-    "camera_width": 640,
-    "camera_height": 480,
-    "camera_fov": 1.75,  # rad, vertical: wider than PickCube's 90 deg camera
+PARAMETERS: dict[str, Spec] = {
+    "robot_config": Spec("panda", "robot config: a YAML path or the name of a shipped one"),
+    "joint_state_rate": Spec(
+        100.0, "Hz at which joint_states is published", positive=True, high=1000.0
+    ),
+    "time_constant": Spec(
+        0.05,
+        "s: first-order lag of each joint behind its command; 0 mirrors commands to states "
+        "as mock_components/GenericSystem does",
+        runtime=True,
+        low=0.0,
+        high=10.0,
+    ),
+    "command_delay": Spec(
+        0.0, "s that every command waits before it takes effect", runtime=True, low=0.0, high=10.0
+    ),
+    "initial_positions": Spec(
+        [0.0],
+        "rad (m for prismatic joints) at start: one value for every joint, or one per joint in "
+        "the order joint_states lists them (the config's controller joints, reversed)",
+    ),
+    "publish_camera": Spec(True, "publish a test pattern on every configured camera's topics"),
+    "camera_rate": Spec(15.0, "Hz of the test camera", positive=True, high=1000.0),
+    "camera_width": Spec(640, "px: the test camera's image width", positive=True, high=8192),
+    "camera_height": Spec(480, "px: the test camera's image height", positive=True, high=8192),
+    # wider than PickCube's 90 deg camera, as a real camera must be
+    "camera_fov": Spec(1.75, "rad: the test camera's vertical FOV", positive=True, high=3.0),
 }
 
 
@@ -68,9 +85,7 @@ class MockHardware:
     def __init__(self, ros: RosNode) -> None:
         self.ros = ros
         node = ros.node
-        for name, default in PARAMETERS.items():
-            node.declare_parameter(name, default)
-        p = {name: node.get_parameter(name).value for name in PARAMETERS}
+        p = declare(node, PARAMETERS)
         self.config = load_robot_config(str(p["robot_config"]))
         # ROS joint names in a fixed order unlike the config's: reversed.
         self.joint_names = list(reversed(self.config.controlled_joints()))
@@ -79,7 +94,9 @@ class MockHardware:
         if initial.size == 1:
             initial = np.full(n, initial[0])
         if initial.shape != (n,):
-            raise ValueError(f"initial_positions needs 1 or {n} values, got {initial.size}")
+            raise ParameterError(
+                f"parameter 'initial_positions': needs 1 or {n} values, got {initial.size}"
+            )
         self.position = initial.copy()
         self.velocity = np.zeros(n)
         self.rate = float(p["joint_state_rate"])
@@ -94,19 +111,19 @@ class MockHardware:
             )
             self.cameras = [TestCamera(ros, t, intr) for t in self.config.cameras.values()]
         self.camera_period = 1.0 / float(p["camera_rate"])
-        node.add_on_set_parameters_callback(self._on_set)
+        node.add_post_set_parameters_callback(self._apply)
         self._stop = threading.Event()
 
     def _now(self) -> float:
         return self.ros.now_ns() * 1e-9
 
-    def _on_set(self, params: list[Parameter]) -> SetParametersResult:
+    def _apply(self, params: list[Parameter]) -> None:
+        """The runtime parameters, once set (checked and refused before, if need be)."""
         for param in params:
             if param.name == "command_delay":
                 self.surface.command_delay = float(param.value)
             elif param.name == "time_constant":
                 self.time_constant = float(param.value)
-        return SetParametersResult(successful=True)
 
     def run(self) -> None:
         period = 1.0 / self.rate
@@ -137,10 +154,14 @@ class MockHardware:
         self._stop.set()
 
 
-def main(args: list[str] | None = None) -> None:
+def main(args: list[str] | None = None) -> int:
     ros = RosNode("mock_hardware", cli_args=sys.argv if args is None else args)
     try:  # a bad parameter or config raises here: close the node all the same
-        robot = MockHardware(ros)
+        try:
+            robot = MockHardware(ros)
+        except (ParameterError, ConfigError) as e:
+            ros.node.get_logger().fatal(str(e))
+            return 1
         signal.signal(signal.SIGINT, lambda *_: robot.stop())
         signal.signal(signal.SIGTERM, lambda *_: robot.stop())
         ros.node.get_logger().info(
@@ -148,9 +169,10 @@ def main(args: list[str] | None = None) -> None:
             f"{robot.rate:.0f} Hz, time_constant {robot.time_constant} s"
         )
         robot.run()
+        return 0
     finally:
         ros.close()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

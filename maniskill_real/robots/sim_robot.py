@@ -21,7 +21,6 @@ before each frame.
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 import queue
@@ -37,51 +36,67 @@ import gymnasium as gym
 import mani_skill.envs  # noqa: F401 - registers the ManiSkill envs with gymnasium
 import numpy as np
 import torch
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from maniskill_real.align.camera import Intrinsics, sim_intrinsics
-from maniskill_real.config import CameraTopics, load_robot_config
+from maniskill_real.config import CameraTopics, ConfigError, load_robot_config
 from maniskill_real.env import sim_bridge
 from maniskill_real.robots.camera_publisher import CameraPublisher
+from maniskill_real.robots.parameters import ParameterError, Spec, declare
 from maniskill_real.robots.surface import ControlSurface
 from maniskill_real.ros.node import STATE_QOS, RosNode
 from maniskill_real.ros.stamps import time_msg
+from maniskill_real.task_state import task_booleans
 
-# Fixed for the life of the process: name -> (default, description).
-STATIC_PARAMETERS: dict[str, tuple[Any, str]] = {
-    "robot_config": ("panda", "robot config: a YAML path or the name of a shipped one"),
-    "env_id": ("PickCube-v1", "ManiSkill env whose scene is simulated"),
-    "robot_uid": ("panda", "ManiSkill robot uid"),
-    "control_mode": (
-        "pd_joint_delta_pos",
-        "the policy env's control mode; only sets the joint drives' gains",
+PARAMETERS: dict[str, Spec] = {
+    # fixed for the life of the process
+    "robot_config": Spec("panda", "robot config: a YAML path or the name of a shipped one"),
+    "env_id": Spec("PickCube-v1", "ManiSkill env whose scene is simulated"),
+    "robot_uid": Spec("panda", "ManiSkill robot uid"),
+    "control_mode": Spec(
+        "pd_joint_delta_pos", "the policy env's control mode; only sets the joint drives' gains"
     ),
-    "joint_state_rate": (100.0, "Hz at which /joint_states is published"),
-    "camera_width": (640, "px: the real camera's image width"),
-    "camera_height": (480, "px: the real camera's image height"),
-    "camera_fov": (0.0, "rad: the real camera's vertical FOV; 0 means each sim camera's + 0.2"),
-    "publish_depth": (True, "publish 16UC1 depth in mm on each camera's depth_topic"),
-}
-# Settable while running: fault and realism knobs, and the seed ~/reset_scene uses.
-RUNTIME_PARAMETERS: dict[str, tuple[Any, str]] = {
-    "seed": (0, "seed of the scene that ~/reset_scene restores"),
-    "command_delay": (0.0, "s that every command waits before it takes effect"),
-    "joint_state_noise": (0.0, "rad: std of gaussian noise on published joint positions"),
-    "camera_rate": (10.0, "Hz: the most camera frames per second"),
-    "drop_topics": (Parameter.Type.STRING_ARRAY, "topics to stop publishing"),
+    "joint_state_rate": Spec(
+        100.0, "Hz at which joint_states is published", positive=True, high=1000.0
+    ),
+    "camera_width": Spec(640, "px: the real camera's image width", positive=True, high=8192),
+    "camera_height": Spec(480, "px: the real camera's image height", positive=True, high=8192),
+    "camera_fov": Spec(
+        0.0,
+        "rad: the real camera's vertical FOV; 0 means each sim camera's + 0.2",
+        low=0.0,
+        high=3.0,
+    ),
+    "publish_depth": Spec(True, "publish 16UC1 depth in mm on each camera's depth_topic"),
+    # settable while running: fault and realism knobs, and the seed ~/reset_scene uses
+    "seed": Spec(0, "seed of the scene that ~/reset_scene restores", runtime=True, low=0),
+    "command_delay": Spec(
+        0.0, "s that every command waits before it takes effect", runtime=True, low=0.0, high=10.0
+    ),
+    "joint_state_noise": Spec(
+        0.0,
+        "rad: std of gaussian noise on published joint positions",
+        runtime=True,
+        low=0.0,
+        high=1.0,
+    ),
+    "camera_rate": Spec(
+        10.0, "Hz: the most camera frames per second", runtime=True, positive=True, high=1000.0
+    ),
+    "drop_topics": Spec(
+        [],
+        "topics to stop publishing (names resolve as this node's own)",
+        runtime=True,
+        type_=Parameter.Type.STRING_ARRAY,
+    ),
 }
 DEFAULT_FOV_MARGIN = 0.2
 """rad the real camera's vertical FOV exceeds the sim camera's unless ``camera_fov`` is set."""
 CAMERA_NICENESS = 10
 """The camera process yields the CPU to physics: a late frame is better than a late step."""
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # -- cameras (their own process) -------------------------------------------------------------
@@ -93,6 +108,12 @@ class CameraSpec:
     env_kwargs: dict[str, Any]
     seed: int
     cameras: dict[str, CameraTopics]
+    """Topic names as the physics node resolves them (its namespace and remapping rules)."""
+    node_name: str
+    namespace: str
+    ros_args: list[str]
+    """The physics node's ROS arguments minus remapping rules (:func:`camera_ros_args`)."""
+    use_sim_time: bool
     width: int
     height: int
     fov: float
@@ -160,13 +181,40 @@ class CameraRenderer:
             cam.publish(stamp_ns, obs["rgb"][0].numpy(), depth_mm, dropped)
 
 
+def camera_ros_args(argv: list[str]) -> list[str]:
+    """The ROS arguments in ``argv`` (parameters, parameter files, log levels, enclave) without
+    its remapping rules, for the camera node: the physics node resolves the camera topics with
+    its own name, namespace and rules, so that each rule applies once, to the names it was meant
+    for (rules may name the node: ``sim_robot:__ns:=/left``), and the camera node gets its name
+    and namespace from the physics node."""
+    out: list[str] = []
+    in_ros = skip = False
+    for arg in argv[1:]:
+        if skip:
+            skip = False
+        elif arg == "--ros-args":
+            in_ros = True
+        elif arg == "--" and in_ros:
+            in_ros = False
+        elif in_ros and arg in ("-r", "--remap"):
+            skip = True
+        elif in_ros:
+            out.append(arg)
+    return ["--ros-args", *out] if out else []
+
+
 def _camera_main(conn: Connection, spec: CameraSpec) -> None:
     """The camera process: renders on request until the physics process says stop or is gone.
 
     Requests are ``(stamp_ns, state, seed or None, dropped topics)``; each is answered once its
     frames are published, the first answer (the camera names) once the renderer is ready.
     """
-    ros = RosNode("sim_robot_cameras", cli_args=[])  # not the parent's argv and node name
+    ros = RosNode(
+        spec.node_name,
+        namespace=spec.namespace,
+        parameter_overrides=[Parameter("use_sim_time", value=spec.use_sim_time)],
+        cli_args=[spec.node_name, *spec.ros_args],
+    )
     # Undo rclpy's signal handlers: the parent stops this process through the pipe, and a
     # SIGTERM (a parent that exits without close()) just ends it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -257,28 +305,15 @@ class SimRobot:
         self.stop = stop
         node = ros.node
         self.log = node.get_logger()
-        for name, (default, text) in (STATIC_PARAMETERS | RUNTIME_PARAMETERS).items():
-            node.declare_parameter(
-                name,
-                default,
-                ParameterDescriptor(
-                    description=text,
-                    read_only=name in STATIC_PARAMETERS,
-                    # so that `ros2 param set ... camera_rate 2` is not refused as an integer
-                    dynamic_typing=isinstance(default, float),
-                ),
-            )
-        p = {name: node.get_parameter(name).value for name in STATIC_PARAMETERS}
+        p = declare(node, PARAMETERS)
         self.use_sim_time = bool(node.get_parameter("use_sim_time").value)
-        if not (_is_number(p["joint_state_rate"]) and p["joint_state_rate"] > 0):
-            raise ValueError(f"joint_state_rate must be > 0 Hz, got {p['joint_state_rate']!r}")
         self.config = load_robot_config(p["robot_config"])
         if self.config.robot_uid != p["robot_uid"]:
             self.log.warning(
                 f"robot config {self.config.path} is for '{self.config.robot_uid}', "
                 f"simulating '{p['robot_uid']}'"
             )
-        seed = int(node.get_parameter("seed").value)
+        seed = int(p["seed"])
         env_kwargs = dict(
             robot_uids=p["robot_uid"],
             sim_backend="physx_cpu",
@@ -293,7 +328,14 @@ class SimRobot:
                     env_id=p["env_id"],
                     env_kwargs=env_kwargs,
                     seed=seed,
-                    cameras=self.config.cameras,
+                    cameras={
+                        name: cam.resolved(node.resolve_topic_name)
+                        for name, cam in self.config.cameras.items()
+                    },
+                    node_name=f"{node.get_name()}_cameras",
+                    namespace=node.get_namespace(),
+                    ros_args=camera_ros_args(ros.cli_args),
+                    use_sim_time=self.use_sim_time,
                     width=int(p["camera_width"]),
                     height=int(p["camera_height"]),
                     fov=float(p["camera_fov"]),
@@ -318,7 +360,7 @@ class SimRobot:
         self.surface = ControlSurface(
             ros, self.config, self.joint_names, self._art.get_qpos(), lambda: self._now_s
         )
-        self._apply_runtime({n: node.get_parameter_or(n).value for n in RUNTIME_PARAMETERS})
+        self._apply_runtime({n: v for n, v in p.items() if PARAMETERS[n].runtime})
         self._drive_targets = (self._art.get_qpos(), np.zeros(len(self.joint_names)))
         self._js_topic = node.resolve_topic_name(self.config.joint_states_topic)
         self._js_period_ns = int(1e9 / float(p["joint_state_rate"]))
@@ -332,7 +374,6 @@ class SimRobot:
 
         self._resets: queue.SimpleQueue[tuple[int, threading.Event]] = queue.SimpleQueue()
         node.create_service(Trigger, "~/reset_scene", self._on_reset_scene)
-        node.add_on_set_parameters_callback(self._validate)
         node.add_post_set_parameters_callback(
             lambda params: self._apply_runtime({q.name: q.value for q in params})
         )
@@ -350,16 +391,6 @@ class SimRobot:
         self._force_limit = np.array([j.force_limit for j in self._joints])
 
     # -- parameters (executor thread) -----------------------------------------------------
-    def _validate(self, params: list[Parameter]) -> SetParametersResult:
-        for q in params:
-            if q.name in ("command_delay", "joint_state_noise") and not (
-                _is_number(q.value) and q.value >= 0
-            ):
-                return SetParametersResult(successful=False, reason=f"{q.name} must be >= 0")
-            if q.name == "camera_rate" and not (_is_number(q.value) and q.value > 0):
-                return SetParametersResult(successful=False, reason="camera_rate must be > 0 Hz")
-        return SetParametersResult(successful=True)
-
     def _apply_runtime(self, values: dict[str, Any]) -> None:
         if "seed" in values:
             self.seed = int(values["seed"])
@@ -370,7 +401,7 @@ class SimRobot:
         if "camera_rate" in values:
             self.camera_period_ns = int(1e9 / float(values["camera_rate"]))
         if "drop_topics" in values:
-            topics = values["drop_topics"] or []
+            topics = values["drop_topics"]
             self.dropped = frozenset(self.ros.node.resolve_topic_name(t) for t in topics)
 
     def _publish(self, pub: Any, msg: Any) -> None:
@@ -488,12 +519,10 @@ class SimRobot:
 
     def _publish_task_state(self) -> None:
         """Every boolean that the env's ``evaluate()`` reports, on ``~/task/<key>``."""
-        for key, value in self.unwrapped.evaluate().items():
-            if not (isinstance(value, torch.Tensor) and value.dtype == torch.bool):
-                continue
+        for key, value in task_booleans(self.unwrapped.evaluate()).items():
             if key not in self._task_pubs:
                 self._task_pubs[key] = self.ros.publisher(Bool, f"~/task/{key}", STATE_QOS)
-            self._publish(self._task_pubs[key], Bool(data=bool(value.reshape(-1)[0])))
+            self._publish(self._task_pubs[key], Bool(data=value))
 
     def close(self) -> None:
         if self.cameras:
@@ -501,13 +530,17 @@ class SimRobot:
         self.env.close()
 
 
-def main(args: list[str] | None = None) -> None:
+def main(args: list[str] | None = None) -> int:
     ros = RosNode("sim_robot", cli_args=sys.argv if args is None else args)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        robot = SimRobot(ros, stop)
+        try:
+            robot = SimRobot(ros, stop)
+        except (ParameterError, ConfigError) as e:
+            ros.node.get_logger().fatal(str(e))
+            return 1
         ros.node.get_logger().info(
             f"simulating {robot.env.spec.id} at {robot.sim_freq} Hz, joints {robot.joint_names}"
         )
@@ -515,9 +548,10 @@ def main(args: list[str] | None = None) -> None:
             robot.run()
         finally:
             robot.close()
+        return 0
     finally:
         ros.close()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

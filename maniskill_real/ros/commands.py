@@ -27,14 +27,15 @@ def duration_to_s(d: Duration) -> float:
 
 
 class ControllerCommand:
-    """Publishes targets for one controller, in that controller's joint order."""
+    """Publishes targets for one controller, in that controller's joint order, on ``topic``
+    (its command topic, resolved where the controller runs)."""
 
-    def __init__(self, ros: RosNode, controller: ControllerConfig) -> None:
+    def __init__(self, ros: RosNode, controller: ControllerConfig, topic: str) -> None:
         self.controller = controller
         self.is_trajectory = controller.kind == "joint_trajectory_controller"
         msg_type = JointTrajectory if self.is_trajectory else Float64MultiArray
-        self.topic = controller.command_topic
-        self.publisher = ros.publisher(msg_type, self.topic)
+        self.topic = topic
+        self.publisher = ros.publisher(msg_type, topic)
         self.sent = 0
 
     def send(self, targets: np.ndarray, time_from_start: float) -> None:

@@ -9,6 +9,7 @@ the caller can report ages and refuse stale inputs.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -124,7 +125,9 @@ class RosNode:
     ) -> None:
         self.context = Context()
         use_shipped_fastdds_profile()
-        rclpy.init(args=cli_args, context=self.context)
+        self.cli_args = list(sys.argv if cli_args is None else cli_args)
+        """The command line rclpy took ROS arguments from."""
+        rclpy.init(args=self.cli_args, context=self.context)
         try:
             self.node = Node(
                 name,
@@ -150,6 +153,15 @@ class RosNode:
     def now_ns(self) -> int:
         """ROS time (follows /clock when use_sim_time is set)."""
         return self.node.get_clock().now().nanoseconds
+
+    def wait_for_clock(self, timeout: float) -> None:
+        """Block until the ROS clock runs: with use_sim_time it reads 0 until the first /clock
+        message (rclpy/time_source.py), and ages computed against 0 would look fresh."""
+        deadline = time.monotonic() + timeout
+        while self.now_ns() == 0:
+            if time.monotonic() > deadline:
+                raise TopicTimeoutError("/clock", timeout)
+            time.sleep(0.01)
 
     def latest(
         self, msg_type: type[MsgT], topic: str, qos: QoSProfile = LATEST_QOS

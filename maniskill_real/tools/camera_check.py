@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -19,9 +18,10 @@ import numpy as np
 
 from maniskill_real.env import sim_bridge
 
+SUMMARY = "real vs sim intrinsics and FOV per camera, and sim-over-real overlay images"
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="maniskill-real camera-check", description=__doc__)
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--robot-config", default="panda", help="robot config path or shipped name")
     p.add_argument("--env-id", default="PickCube-v1")
     p.add_argument("--seed", type=int, default=0, help="sim scene seed for the render")
@@ -34,7 +34,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="also publish the overlays as Image topics for this long",
     )
-    return p.parse_args(argv)
 
 
 def describe(name: str, aligner) -> str:
@@ -63,8 +62,7 @@ def describe(name: str, aligner) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     import cv2
     import gymnasium as gym
@@ -108,7 +106,3 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         agent.stop()
         sim.close()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -26,8 +25,10 @@ ROBOTS = {
 }
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="maniskill-real demo", description=__doc__.split("\n\n")[0])
+SUMMARY = "the main job: a scripted PickCube grasp through RealEnv on a robot over ROS"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--robot", choices=sorted(ROBOTS), default="sim", help="robot node to start")
     p.add_argument("--no-start", action="store_true", help="use a robot that is already running")
     p.add_argument("--robot-config", help="robot config (default: per --robot)")
@@ -40,11 +41,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--obs-mode", default="rgb", choices=["rgb", "state"])
     p.add_argument("--out", type=Path, default=Path("outputs/demo"), help="folder for images")
-    return p.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     # Before the robot process starts: it inherits the profile (RealEnv's node sets it too).
     os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
@@ -100,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             totals.append((real, gap))
             robot_side = (
                 real.grasped
-                if "is_grasped" in env.agent.config.task_topics
-                else "unknown (no is_grasped in the config's task_topics)"
+                if "is_grasped" in env.agent.task_topics
+                else "unknown (the robot config maps no topic to is_grasped)"
             )
             print(
                 f"episode {episode} (seed {seed}): cube picked  "
@@ -154,7 +153,3 @@ def report(totals: list, control_freq: float) -> None:
         f"  TCP gap to sim   mean {mean('tcp_err_mean') * 1e3:.1f} mm, "
         f"max {worst('tcp_err_max') * 1e3:.1f} mm"
     )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

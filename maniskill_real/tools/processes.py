@@ -8,13 +8,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 
-def node_command(executable: str, params: dict[str, object]) -> list[str]:
-    """This interpreter's console script, with ROS parameters as ``-p name:=value``."""
+def node_command(
+    executable: str, params: dict[str, object], ros_args: Sequence[str] = ()
+) -> list[str]:
+    """This interpreter's console script, with ``ros_args`` (e.g. ``-r __ns:=/left``) and ROS
+    parameters as ``-p name:=value``."""
     exe = Path(sys.executable).parent / executable
-    args = [str(exe), "--ros-args"]
+    args = [str(exe), "--ros-args", *ros_args]
     for name, value in params.items():
         if isinstance(value, bool):
             value = str(value).lower()
@@ -27,12 +31,14 @@ def node_command(executable: str, params: dict[str, object]) -> list[str]:
 class RobotProcess:
     """A robot node running as its own process, its output in a log file."""
 
-    def __init__(self, executable: str, log_path: Path, **params: object) -> None:
+    def __init__(
+        self, executable: str, log_path: Path, ros_args: Sequence[str] = (), **params: object
+    ) -> None:
         self.executable = executable
         self.log_path = log_path
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            node_command(executable, params),
+            node_command(executable, params, ros_args),
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
