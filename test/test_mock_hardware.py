@@ -23,7 +23,7 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory
 
-from maniskill_real.real_env import RealEnv
+from maniskill_real.env.real_env import RealEnv
 from maniskill_real.ros.node import RosNode
 from maniskill_real.ros.stamps import stamp_to_ns
 from maniskill_real.tools.processes import RobotProcess, node_command
