@@ -12,9 +12,12 @@ from pathlib import Path
 
 
 def node_command(executable: str, params: dict[str, object]) -> list[str]:
-    """This interpreter's console script, with ROS parameters as ``-p name:=value``."""
-    exe = Path(sys.executable).parent / executable
-    args = [str(exe), "--ros-args"]
+    """This interpreter's console script, or a module (a dotted name, run with ``-m``), with
+    ROS parameters as ``-p name:=value``."""
+    if "." in executable:
+        args = [sys.executable, "-m", executable, "--ros-args"]
+    else:
+        args = [str(Path(sys.executable).parent / executable), "--ros-args"]
     for name, value in params.items():
         if isinstance(value, bool):
             value = str(value).lower()
