@@ -30,6 +30,8 @@ ROS_WHEELS = [
     "ros-jazzy-rosgraph-msgs",
     "ros-jazzy-builtin-interfaces",
     "ros-jazzy-rcl-interfaces",
+    "ros-jazzy-action-msgs",
+    "ros-jazzy-unique-identifier-msgs",
 ]
 
 setup(

@@ -9,6 +9,8 @@
         ├── TopicTimeoutError, StaleInputError, JointMismatchError, ResetError, TfLookupError
         ├── InvalidInputError  a reading that can't be trusted (NaN, duplicate, future stamp)
         ├── SafetyError        a target or a measured state outside the safety limits
+        ├── ControllerError    ros2_control's controllers not as configured, a refused switch or
+        │                      trajectory goal (names the controller and what is wrong)
         ├── CameraFovError     a real camera narrower than the sim camera (also a ValueError)
         └── UnsupportedEncodingError   an image encoding the codec can't decode (also a ValueError)
 
@@ -82,6 +84,16 @@ class ResetError(RealEnvError):
 
 class SafetyError(RealEnvError):
     """A target the safety layer refuses, or a robot out of distribution; nothing was sent."""
+
+
+class ControllerError(RealEnvError):
+    """The controller_manager or a controller is not as the config says (not loaded, not active,
+    another type, other joints or interface), refused a switch, or refused or failed a goal.
+    ``problems``: one line per thing that is wrong."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 class TfLookupError(RealEnvError):

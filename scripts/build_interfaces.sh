@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Build the ROS interface packages under interfaces/ (today: tf2_msgs, which has no PyPI wheel)
-# and install them into <repo>/.venv, for venvs whose ROS 2 Jazzy comes from PyPI wheels.
+# Build the ROS interface packages under interfaces/ (tf2_msgs, control_msgs,
+# controller_manager_msgs: none has a PyPI wheel) and install them into <repo>/.venv, for venvs
+# whose ROS 2 Jazzy comes from PyPI wheels.
 # On a machine with a system ROS sourced, rosdep provides these packages instead: this script
 # refuses to run there so the two never mix.
 #
 # Idempotent: a re-run with interfaces/ unchanged and the packages importable takes well under a
-# second. From scratch on 2 cores: about 13 s (6 s of it cmake + compile + install, the rest
-# downloading the build wheels; 6 s in all with pip's cache warm).
+# second. From scratch on 2 shared cores: about 45 s with the build wheels already installed
+# (control_msgs alone about 25 s, tf2_msgs 6 s), plus downloading the build wheels.
 #
 #   1. pip-installs the build-time wheels (ament_cmake, rosidl generators, catkin_pkg).
 #   2. Patches the wheels' exported cmake targets: they name the wheel builder's Python
@@ -25,7 +26,7 @@ PY="$VENV/bin/python"
 SRC="$REPO/interfaces"
 BUILD="$REPO/build/interfaces"
 STAMP="$VENV/.maniskill_real-interfaces.stamp"
-PACKAGES=(tf2_msgs)
+PACKAGES=(tf2_msgs control_msgs controller_manager_msgs)
 # What rosidl_generate_interfaces needs at build time; the runtime wheels come with setup.py.
 BUILD_WHEELS=(
     ros-jazzy-ament-cmake

@@ -29,8 +29,9 @@ EXPECTED_LAUNCH_FILES = {"bringup.launch.py", "mock_hardware.launch.py", "sim_ro
 EXTERNAL_PACKAGES: dict[str, str] = {}
 
 # package.xml exec_depends with no ros-jazzy-* wheel (python3-* rosdep keys are skipped too).
-# tf2_msgs has no wheel: scripts/build_interfaces.sh builds it into the venv.
-NOT_WHEELS = {"launch", "launch_ros", "tf2_msgs"}
+# tf2_msgs, control_msgs and controller_manager_msgs have no wheel: scripts/build_interfaces.sh
+# builds them into the venv.
+NOT_WHEELS = {"launch", "launch_ros", "tf2_msgs", "control_msgs", "controller_manager_msgs"}
 # Wheels in the 'ros' extra that are a runtime choice rather than a package.xml dependency.
 WHEEL_ONLY = {"ros-jazzy-rmw-fastrtps-cpp"}
 

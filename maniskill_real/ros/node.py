@@ -141,6 +141,7 @@ class RosNode:
             raise
         self._executor = SingleThreadedExecutor(context=self.context)
         self._executor.add_node(self.node)
+        self._extra_nodes: list[Node] = []
         self._thread = threading.Thread(target=self._spin, name=f"{name}-executor", daemon=True)
         self._thread.start()
 
@@ -149,6 +150,28 @@ class RosNode:
             self._executor.spin()
         except ExternalShutdownException:
             pass
+
+    def add_node(self, node: Node) -> None:
+        """Spin another node of this context (e.g. the emulated controller_manager) on the same
+        executor thread; ``close()`` destroys it."""
+        self._extra_nodes.append(node)
+        self._executor.add_node(node)
+
+    def wait_for(self, future: Any, timeout: float) -> bool:
+        """Block a thread other than the executor's until an rclpy future is done."""
+        done = threading.Event()
+        future.add_done_callback(lambda _: done.set())
+        return done.wait(timeout)
+
+    def in_executor(self, fn: Callable[[], Any], timeout: float) -> Any:
+        """Run ``fn`` on the executor thread and return its result. rclpy's action client
+        registers a request's future only after sending it, unlocked: called from another
+        thread, a fast response can arrive first and be dropped ("Ignoring unexpected goal
+        response", rclpy/action/client.py)."""
+        task = self._executor.create_task(fn)
+        if not self.wait_for(task, timeout):
+            raise TimeoutError(f"the executor did not run {fn} within {timeout:.1f} s")
+        return task.result()
 
     def now_ns(self) -> int:
         """ROS time (follows /clock when use_sim_time is set)."""
@@ -198,13 +221,29 @@ class RosNode:
             if not client.wait_for_service(timeout_sec=timeout):
                 raise TopicTimeoutError(service, timeout)
             future = client.call_async(request)
-            done = threading.Event()
-            future.add_done_callback(lambda _: done.set())
-            if not done.wait(timeout):
+            if not self.wait_for(future, timeout):
                 raise TopicTimeoutError(service, timeout)
             return future.result()
         finally:
             self.node.destroy_client(client)
+
+    def call_until_answered(
+        self, srv_type: type, service: str, request: Any, timeout: float
+    ) -> Any:
+        """``call`` again until one answers, for requests that change nothing: right after
+        discovery the server can drop a response, since rmw_fastrtps waits only the writer's
+        max_blocking_time (100 ms) for the client's response reader to match
+        (rmw_fastrtps_shared_cpp/src/rmw_response.cpp). Raise TopicTimeoutError after
+        ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TopicTimeoutError(service, timeout)
+            try:
+                return self.call(srv_type, service, request, min(1.0, left))
+            except TopicTimeoutError:
+                continue
 
     def trigger(self, service: str, timeout: float) -> None:
         """Call a std_srvs/Trigger service; raise RuntimeError with its message on failure."""
@@ -232,6 +271,8 @@ class RosNode:
         if not self.context.ok():
             return
         self._executor.shutdown()
+        for node in self._extra_nodes:
+            node.destroy_node()
         self.node.destroy_node()
         rclpy.shutdown(context=self.context)
         self._thread.join(timeout=2.0)

@@ -15,10 +15,12 @@ from pathlib import Path
 def node_command(
     executable: str, params: dict[str, object], ros_args: Sequence[str] = ()
 ) -> list[str]:
-    """This interpreter's console script, with ``ros_args`` (e.g. ``-r __ns:=/left``) and ROS
-    parameters as ``-p name:=value``."""
-    exe = Path(sys.executable).parent / executable
-    args = [str(exe), "--ros-args", *ros_args]
+    """This interpreter's console script, or a module (a dotted name, run with ``-m``), with
+    ``ros_args`` (e.g. ``-r __ns:=/left``) and ROS parameters as ``-p name:=value``."""
+    if "." in executable:
+        args = [sys.executable, "-m", executable, "--ros-args", *ros_args]
+    else:
+        args = [str(Path(sys.executable).parent / executable), "--ros-args", *ros_args]
     for name, value in params.items():
         if isinstance(value, bool):
             value = str(value).lower()
