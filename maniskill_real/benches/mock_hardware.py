@@ -20,11 +20,11 @@ import time
 import numpy as np
 from rclpy.parameter import Parameter
 
-from maniskill_real.align.camera import Intrinsics
+from maniskill_real.benches.camera_publisher import CameraPublisher
+from maniskill_real.benches.controller_emulator import ControllerEmulator
+from maniskill_real.benches.parameters import ParameterError, Spec, declare
 from maniskill_real.config import CameraTopics, ConfigError, load_robot_config
-from maniskill_real.robots.camera_publisher import CameraPublisher
-from maniskill_real.robots.parameters import ParameterError, Spec, declare
-from maniskill_real.robots.surface import ControlSurface
+from maniskill_real.core.camera import Intrinsics
 from maniskill_real.ros.node import RosNode
 
 PARAMETERS: dict[str, Spec] = {
@@ -101,7 +101,7 @@ class MockHardware:
         self.velocity = np.zeros(n)
         self.rate = float(p["joint_state_rate"])
         self.time_constant = float(p["time_constant"])
-        self.surface = ControlSurface(
+        self.surface = ControllerEmulator(
             ros, self.config, self.joint_names, initial, self._now, float(p["command_delay"])
         )
         self.cameras = []

@@ -45,7 +45,7 @@ class _Segment:
         )
 
 
-class ControlSurface:
+class ControllerEmulator:
     """Holds every joint's position/velocity target as ros2_control controllers would set it."""
 
     def __init__(
