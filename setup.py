@@ -64,8 +64,8 @@ setup(
     entry_points={
         "console_scripts": [
             "maniskill-real = maniskill_real.tools.cli:main",
-            "mock_hardware = maniskill_real.robots.mock_hardware:main",
-            "sim_robot = maniskill_real.robots.sim_robot:main",
+            "mock_hardware = maniskill_real.benches.mock_hardware:main",
+            "sim_robot = maniskill_real.benches.sim_robot:main",
         ],
     },
 )

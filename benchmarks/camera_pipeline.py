@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from sensor_msgs.msg import Image
 
-from maniskill_real.align.camera import CameraAligner, Intrinsics
+from maniskill_real.core.camera import CameraAligner, Intrinsics
 from maniskill_real.ros.image import depth_from_image, numpy_to_image, rgb_from_image
 
 SIM = Intrinsics.from_fov(128, 128, math.pi / 2)  # PickCube-v1's base_camera

@@ -4,7 +4,7 @@
     ros2 launch maniskill_real mock_hardware.launch.py namespace:=left camera_fov:=1.6
 
 Every argument but robot_config and namespace sets the node parameter of its name; left empty
-(the default), the node's own default applies (maniskill_real/robots/mock_hardware.py).
+(the default), the node's own default applies (maniskill_real/benches/mock_hardware.py).
 The node gets FASTRTPS_DEFAULT_PROFILES_FILE = this package's config/fastdds_shm.xml unless the
 variable is already set.
 """

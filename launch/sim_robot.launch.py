@@ -4,7 +4,7 @@
     ros2 launch maniskill_real sim_robot.launch.py camera_width:=1280 camera_height:=720
 
 Every argument but robot_config and namespace sets the node parameter of its name; left empty
-(the default), the node's own default applies (maniskill_real/robots/sim_robot.py).
+(the default), the node's own default applies (maniskill_real/benches/sim_robot.py).
 The node gets FASTRTPS_DEFAULT_PROFILES_FILE = this package's config/fastdds_shm.xml unless the
 variable is already set.
 """

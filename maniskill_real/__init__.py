@@ -15,14 +15,14 @@ from maniskill_real.extras import missing_extra
 __all__ = ["RealEnv", "ROS2Agent", "load_robot_config"]
 
 if TYPE_CHECKING:
-    from maniskill_real.agent import ROS2Agent
     from maniskill_real.config import load_robot_config
     from maniskill_real.env.real_env import RealEnv
+    from maniskill_real.ros.agent import ROS2Agent
 
 
 _MODULES = {
     "RealEnv": "maniskill_real.env.real_env",
-    "ROS2Agent": "maniskill_real.agent",
+    "ROS2Agent": "maniskill_real.ros.agent",
     "load_robot_config": "maniskill_real.config",
 }
 

@@ -21,6 +21,8 @@ ControllerKind = Literal["forward_command_controller", "joint_trajectory_control
 CONTROLLER_KINDS: tuple[str, ...] = ("forward_command_controller", "joint_trajectory_controller")
 INTERFACES: tuple[str, ...] = ("position", "velocity")
 ALIGNMENTS: tuple[str, ...] = ("intrinsics", "center_crop")
+SAFETY_LIMITS: tuple[str, ...] = ("position", "step", "velocity", "workspace")
+LIMIT_ACTIONS: tuple[str, ...] = ("clip", "refuse")
 # A ROS 2 name token: alphanumerics and underscores, not starting with a digit
 # (rmw/src/validate_full_topic_name.c); tokens are joined by single slashes.
 _TOKEN = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -101,6 +103,33 @@ class ResetConfig:
 
 
 @dataclass(frozen=True)
+class DeadmanConfig:
+    """A std_msgs/Bool that must be true and fresh for any command to go out."""
+
+    topic: str
+    max_age: float = 0.5
+
+
+@dataclass(frozen=True)
+class SafetySettings:
+    """The safety layer's limits (core/safety.py), per ROS joint name where per joint."""
+
+    max_joint_velocity: dict[str, float] = field(default_factory=dict)
+    """rad/s (m/s prismatic); a joint not listed has no velocity or per-step limit."""
+    position_margin: float = 0.0
+    blend_in_steps: int = 10
+    max_measured_velocity: float = 3.0
+    max_tracking_error: float = 0.3
+    workspace: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
+    on_limit: dict[str, str] = field(
+        default_factory=lambda: dict.fromkeys(SAFETY_LIMITS, "clip")
+    )
+    watchdog_timeout: float = 0.5
+    """s without a step() while live before the robot is held (0: no watchdog)."""
+    deadman: DeadmanConfig | None = None
+
+
+@dataclass(frozen=True)
 class RobotConfig:
     """Topic names are kept as written: a robot node (mock_hardware, sim_robot) resolves them in
     its own ROS namespace, as ros2_control does; RealEnv resolves them under ``namespace``
@@ -125,6 +154,10 @@ class RobotConfig:
     (as sim_robot publishes them), unless ``task_topics`` names another topic for the key."""
     use_sim_time: bool = False
     """RealEnv's node follows /clock (a simulated robot's time) instead of the system clock."""
+    robot_limits: dict[str, float] = field(default_factory=dict)
+    """The robot's own joint speed limits (its datasheet), rad/s per ROS joint name: no
+    setting of this file may exceed them."""
+    safety: SafetySettings = field(default_factory=SafetySettings)
 
     def topic(self, name: str) -> str:
         """A configured topic name as RealEnv uses it: resolved under ``namespace``."""
@@ -170,13 +203,32 @@ def fastdds_profile() -> Path:
     return shipped_file(FASTDDS_PROFILE)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML that refuses a key given twice in one mapping (PyYAML silently keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_yaml(path: Path) -> Any:
+    return yaml.load(path.read_text(), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
+
+
 def load_robot_config(path_or_name: str | Path) -> RobotConfig:
     """Load and validate a robot config: a path to a YAML file, or the name of a shipped one."""
     path = Path(path_or_name)
     if path.suffix not in (".yaml", ".yml"):
         path = default_config_path(str(path_or_name))
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = _read_yaml(path)
     except OSError as e:
         raise ConfigError(f"{path}: can't read robot config: {e.strerror}") from e
     except yaml.YAMLError as e:
@@ -190,7 +242,7 @@ def _with_base(path: Path, raw: Any) -> Any:
         return raw
     base_path = path.parent / str(raw["base"])
     try:
-        base = yaml.safe_load(base_path.read_text())
+        base = _read_yaml(base_path)
     except (OSError, yaml.YAMLError) as e:
         raise ConfigError(f"{path}: key 'base': can't load {base_path}: {e}") from e
     merged = {**_with_base(base_path, base), **raw}
@@ -279,13 +331,21 @@ class _Validator:
                 "task_topics",
                 "task_namespace",
                 "use_sim_time",
+                "input_timeout",
+                "robot_limits",
+                "safety",
             },
         )
         for required in ("robot_uid", "controllers"):
             if required not in raw:
                 raise self.fail(required, "missing")
         js = self.mapping(raw.get("joint_states", {}), "joint_states")
-        self.known_keys(js, "joint_states", {"topic", "max_age", "timeout"})
+        if "timeout" in js:
+            raise self.fail(
+                "joint_states.timeout",
+                "it is the top-level key 'input_timeout' now: it applies to every input",
+            )
+        self.known_keys(js, "joint_states", {"topic", "max_age"})
         joints_raw = self.mapping(raw.get("joints", {}) or {}, "joints")
         joints = {
             self.string(k, "joints"): self.string(v, f"joints.{k}") for k, v in joints_raw.items()
@@ -307,16 +367,25 @@ class _Validator:
                     )
                 seen[j] = c.part
         task_namespace = raw.get("task_namespace")
+        limits = self.joint_speeds(raw.get("robot_limits", {}) or {}, "robot_limits")
+        reset = self.reset(raw.get("reset", {}) or {})
+        slowest = min(limits.values(), default=math.inf)
+        if reset.max_joint_speed > slowest:
+            raise self.fail(
+                "reset.max_joint_speed",
+                f"{reset.max_joint_speed} rad/s exceeds the robot's slowest joint limit "
+                f"({slowest} rad/s, robot_limits.max_joint_velocity)",
+            )
         return RobotConfig(
             path=self.path,
             robot_uid=self.string(raw["robot_uid"], "robot_uid"),
             namespace=self.namespace(raw.get("namespace"), "namespace"),
             joint_states_topic=self.topic(js.get("topic", "joint_states"), "joint_states.topic"),
             joint_states_max_age=self.positive(js.get("max_age", 0.25), "joint_states.max_age"),
-            input_timeout=self.positive(js.get("timeout", 5.0), "joint_states.timeout"),
+            input_timeout=self.positive(raw.get("input_timeout", 5.0), "input_timeout"),
             joints=joints,
             controllers=controllers,
-            reset=self.reset(raw.get("reset", {}) or {}),
+            reset=reset,
             cameras={
                 name: self.camera(name, spec, f"cameras.{name}")
                 for name, spec in self.mapping(raw.get("cameras", {}) or {}, "cameras").items()
@@ -329,7 +398,114 @@ class _Validator:
                 None if task_namespace is None else self.topic(task_namespace, "task_namespace")
             ),
             use_sim_time=self.flag(raw.get("use_sim_time", False), "use_sim_time"),
+            robot_limits=limits,
+            safety=self.safety(raw.get("safety", {}) or {}, limits),
         )
+
+    def joint_speeds(self, raw: Any, key: str) -> dict[str, float]:
+        raw = self.mapping(raw, key)
+        self.known_keys(raw, key, {"max_joint_velocity"})
+        speeds = self.mapping(raw.get("max_joint_velocity", {}) or {}, f"{key}.max_joint_velocity")
+        return {
+            self.string(j, f"{key}.max_joint_velocity"): self.positive(
+                v, f"{key}.max_joint_velocity.{j}"
+            )
+            for j, v in speeds.items()
+        }
+
+    def safety(self, raw: Any, limits: dict[str, float]) -> SafetySettings:
+        """Defaults are the safe ones; nothing here may exceed ``robot_limits``."""
+        raw = self.mapping(raw, "safety")
+        d = SafetySettings()
+        self.known_keys(
+            raw,
+            "safety",
+            {
+                "max_joint_velocity",
+                "position_margin",
+                "blend_in_steps",
+                "max_measured_velocity",
+                "max_tracking_error",
+                "workspace",
+                "on_limit",
+                "watchdog_timeout",
+                "deadman",
+            },
+        )
+        speeds = dict(limits)
+        wanted = raw.get("max_joint_velocity")
+        if wanted is not None:
+            key = "safety.max_joint_velocity"
+            per_joint = (
+                dict.fromkeys(limits, wanted)
+                if not isinstance(wanted, dict)
+                else {self.string(j, key): v for j, v in wanted.items()}
+            )
+            for joint, value in per_joint.items():
+                value = self.positive(value, f"{key}.{joint}" if isinstance(wanted, dict) else key)
+                if joint in limits and value > limits[joint]:
+                    raise self.fail(
+                        f"{key}.{joint}" if isinstance(wanted, dict) else key,
+                        f"{value} rad/s exceeds the robot's own limit "
+                        f"robot_limits.max_joint_velocity.{joint} = {limits[joint]}",
+                    )
+                speeds[joint] = value
+        margin = raw.get("position_margin", d.position_margin)
+        if isinstance(margin, bool) or not isinstance(margin, int | float) or margin < 0:
+            raise self.fail("safety.position_margin", f"expected a number >= 0, got {margin!r}")
+        blend = raw.get("blend_in_steps", d.blend_in_steps)
+        if isinstance(blend, bool) or not isinstance(blend, int) or blend < 1:
+            raise self.fail("safety.blend_in_steps", f"expected an integer >= 1, got {blend!r}")
+        on_limit = dict(d.on_limit)
+        for limit, action in self.mapping(raw.get("on_limit", {}) or {}, "safety.on_limit").items():
+            self.choice(limit, "safety.on_limit", SAFETY_LIMITS)
+            on_limit[limit] = self.choice(action, f"safety.on_limit.{limit}", LIMIT_ACTIONS)
+        watchdog = raw.get("watchdog_timeout", d.watchdog_timeout)
+        if watchdog != 0:
+            watchdog = self.positive(watchdog, "safety.watchdog_timeout")
+        deadman = None
+        if raw.get("deadman") is not None:
+            spec = self.mapping(raw["deadman"], "safety.deadman")
+            self.known_keys(spec, "safety.deadman", {"topic", "max_age"})
+            deadman = DeadmanConfig(
+                topic=self.topic(spec.get("topic"), "safety.deadman.topic"),
+                max_age=self.positive(spec.get("max_age", 0.5), "safety.deadman.max_age"),
+            )
+        return SafetySettings(
+            max_joint_velocity=speeds,
+            position_margin=float(margin),
+            blend_in_steps=blend,
+            max_measured_velocity=self.positive(
+                raw.get("max_measured_velocity", d.max_measured_velocity),
+                "safety.max_measured_velocity",
+            ),
+            max_tracking_error=self.positive(
+                raw.get("max_tracking_error", d.max_tracking_error), "safety.max_tracking_error"
+            ),
+            workspace=self.box(raw.get("workspace"), "safety.workspace"),
+            on_limit=on_limit,
+            watchdog_timeout=float(watchdog),
+            deadman=deadman,
+        )
+
+    def box(self, raw: Any, key: str) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+        if raw is None:
+            return None
+        raw = self.mapping(raw, key)
+        self.known_keys(raw, key, {"min", "max"})
+        corners = []
+        for end in ("min", "max"):
+            value = raw.get(end)
+            if not (
+                isinstance(value, list)
+                and len(value) == 3
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            ):
+                raise self.fail(f"{key}.{end}", f"expected [x, y, z] in metres, got {value!r}")
+            corners.append(tuple(float(v) for v in value))
+        if any(lo >= hi for lo, hi in zip(*corners, strict=True)):
+            raise self.fail(key, f"min {corners[0]} must be below max {corners[1]} on every axis")
+        return corners[0], corners[1]
 
     def controller(self, part: str, spec: Any, key: str) -> ControllerConfig:
         spec = self.mapping(spec, key)

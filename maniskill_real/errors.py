@@ -107,7 +107,7 @@ class UnsupportedEncodingError(RealEnvError, ValueError):
 class CameraFovError(RealEnvError, ValueError):
     """The sim camera sees beyond the real camera, so its image cannot be reproduced.
 
-    ``real`` and ``sim`` are ``align.camera.Intrinsics`` (anything with width, height, fov_x,
+    ``real`` and ``sim`` are ``core.camera.Intrinsics`` (anything with width, height, fov_x,
     fov_y in radians).
     """
 

@@ -1,6 +1,6 @@
 """Which pip extra brings which import, so that a missing one is named with its install line.
 
-- no extra: config loading and camera alignment (``maniskill_real.config``, ``align/``);
+- no extra: config loading and camera alignment (``maniskill_real.config``, ``core/``);
 - ``sim``: ManiSkill 3 (torch, gymnasium, SAPIEN): ``RealEnv``, ``ROS2Agent``, ``sim_robot``,
   ``maniskill-real demo`` and ``camera-check``;
 - ``ros``: ROS 2 Jazzy's rclpy and messages as PyPI wheels, for a machine without a ROS 2

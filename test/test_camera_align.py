@@ -10,7 +10,7 @@ import pytest
 import sapien
 from mani_skill.sensors.camera import CameraConfig
 
-from maniskill_real.align.camera import (
+from maniskill_real.core.camera import (
     CameraAligner,
     CameraFovError,
     Intrinsics,

@@ -23,7 +23,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory
 
-from maniskill_real.align.camera import CameraFovError, Intrinsics
+from maniskill_real.core.camera import CameraFovError, Intrinsics
 from maniskill_real.env.real_env import RealEnv
 from maniskill_real.errors import StaleInputError
 from maniskill_real.ros.image import (

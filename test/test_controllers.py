@@ -3,8 +3,8 @@ FollowJointTrajectory / GripperCommand goals, between real processes over real D
 
 Faked, because it cannot exist here: ros2_control itself (no wheel; it needs rclcpp). The
 controller_manager and its controllers' action servers are the emulator in
-``maniskill_real/robots/controller_manager.py``, run as its own process
-(``python -m maniskill_real.robots.controller_manager``) over ideal joints
+``maniskill_real/benches/controller_manager.py``, run as its own process
+(``python -m maniskill_real.benches.controller_manager``) over ideal joints
 (``robots/ideal_controllers.py``: joints follow exactly, "stuck" joints never move). Everything
 this process does goes through the real services and actions (controller_manager_msgs,
 control_msgs built from upstream's definitions) with maniskill_real's client code.
@@ -34,7 +34,7 @@ from maniskill_real.ros.controllers import (
 from maniskill_real.ros.node import RosNode
 from maniskill_real.tools.processes import RobotProcess
 
-EMULATOR = "maniskill_real.robots.controller_manager"
+EMULATOR = "maniskill_real.benches.controller_manager"
 PANDA = load_robot_config("panda")
 ARM = list(PANDA.controllers["arm"].joints)
 TIMEOUT = 10.0

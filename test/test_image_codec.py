@@ -9,7 +9,7 @@ import pytest
 from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CompressedImage, Image
 
-from maniskill_real.align.camera import Intrinsics
+from maniskill_real.core.camera import Intrinsics
 from maniskill_real.ros.image import (
     UnsupportedEncodingError,
     camera_info_from_intrinsics,

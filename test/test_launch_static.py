@@ -325,7 +325,7 @@ def test_node_parameters_are_declared_by_the_node(path):
     if not table:
         return
     assert len(executables) == 1, f"{path.name}: one node per NODE_PARAMETERS table"
-    module = REPO / PACKAGE / "robots" / f"{executables.pop()}.py"
+    module = REPO / PACKAGE / "benches" / f"{executables.pop()}.py"
     names = {
         n.value
         for n in ast.walk(_parse(module))

@@ -30,7 +30,14 @@ ROSDEP_KEYS = {"numpy": "python3-numpy", "yaml": "python3-yaml", "cv2": "python3
 DISTRIBUTIONS = {"numpy": "numpy", "yaml": "pyyaml", "cv2": "opencv-python"}
 PIP_ONLY = {"gymnasium", "torch", "mani_skill"}
 # What works with no extra installed (setup.py's install_requires only).
-CORE_MODULES = ["maniskill_real.config", "maniskill_real.align.camera", "maniskill_real.extras"]
+CORE_MODULES = [
+    "maniskill_real.config",
+    "maniskill_real.core.camera",
+    "maniskill_real.core.clock",
+    "maniskill_real.core.joints",
+    "maniskill_real.core.safety",
+    "maniskill_real.extras",
+]
 SIM_MODULES = ["mani_skill", "gymnasium", "torch", "sapien"]
 ROS_MODULES = ["rclpy", "std_msgs", "sensor_msgs", "rcl_interfaces", "builtin_interfaces"]
 
@@ -91,7 +98,7 @@ def test_package_xml_declares_every_import() -> None:
 def test_setup_py_requires_the_core_imports() -> None:
     """What the core modules import is in install_requires, so a plain pip install loads them."""
     requires = {re.split(r"[<>=!~ ;\[]", r)[0].lower() for r in setup_kwargs()["install_requires"]}
-    paths = [PACKAGE / "config.py", *sorted((PACKAGE / "align").glob("*.py"))]
+    paths = [PACKAGE / "config.py", *sorted((PACKAGE / "core").glob("*.py"))]
     for name in sorted(imports_of(paths, optional=False)):
         assert DISTRIBUTIONS.get(name, name) in requires, f"install_requires lacks {name}"
 
@@ -134,21 +141,22 @@ def test_core_works_without_any_extra() -> None:
 
 
 @pytest.mark.parametrize(
-    "missing, says",
+    "missing, name, says",
     [
-        ("mani_skill", "pip install 'maniskill_real[sim]'"),
-        ("torch", "pip install 'maniskill_real[sim]'"),
-        ("rclpy", "pip install 'maniskill_real[ros]'"),
+        ("mani_skill", "RealEnv", "pip install 'maniskill_real[sim]'"),
+        ("torch", "RealEnv", "pip install 'maniskill_real[sim]'"),
+        ("rclpy", "ROS2Agent", "pip install 'maniskill_real[ros]'"),
     ],
 )
-def test_missing_extra_is_named(missing: str, says: str) -> None:
-    """``from maniskill_real import RealEnv`` without an extra it needs raises
-    ModuleNotFoundError naming the module and the install line."""
+def test_missing_extra_is_named(missing: str, name: str, says: str) -> None:
+    """``from maniskill_real import <name>`` without an extra it needs raises
+    ModuleNotFoundError naming the module and the install line. (RealEnv itself needs no ROS:
+    a plain BaseRealAgent drives it; its default agent, ROS2Agent, does.)"""
     out = run_without(
         [missing],
-        """
+        f"""
         try:
-            from maniskill_real import RealEnv
+            from maniskill_real import {name}
         except ModuleNotFoundError as e:
             print(e)
         """,

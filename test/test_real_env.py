@@ -36,8 +36,8 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory
 
-from maniskill_real.align.camera import CameraFovError
 from maniskill_real.config import RobotConfig, load_robot_config
+from maniskill_real.core.camera import CameraFovError
 from maniskill_real.env.real_env import RealEnv
 from maniskill_real.errors import ActionError, JointMismatchError, TopicTimeoutError
 from maniskill_real.ros.commands import duration_to_s
@@ -143,7 +143,8 @@ class Probe:
 class Envs:
     """The sim and real envs a test makes; all closed at teardown, real ones first."""
 
-    def __init__(self) -> None:
+    def __init__(self, default_config: Path) -> None:
+        self.default_config = default_config
         self.sims: list[gym.Env] = []
         self.reals: list[RealEnv] = []
 
@@ -161,7 +162,7 @@ class Envs:
     ) -> Any:
         """A RealEnv on ``sim``; with ``listeners``, wait until every command topic has that
         many subscribers (the robot and the probe), so the probe hears the first command too."""
-        env = cls(sim, robot_config=config, scene_reset="none")
+        env = cls(sim, robot_config=config or self.default_config, scene_reset="none")
         self.reals.append(env)
         for command in env.agent.commands.values():
             wait_until(
@@ -270,8 +271,17 @@ def shapes(tree: Any) -> Any:
 
 
 def write_config(folder: Path, name: str, edit: Callable[[dict], None]) -> Path:
-    """A copy of the shipped panda.yaml, edited."""
+    """A copy of the shipped panda.yaml, edited, with the safety layer wide open: these tests
+    check what the sim controller computes reaches the robot exactly (test_safety.py checks
+    the limits), from random actions that the shipped limits would clip."""
     raw = yaml.safe_load((REPO / "config" / "panda.yaml").read_text())
+    raw.pop("robot_limits")
+    raw["safety"] = {
+        "blend_in_steps": 1,
+        "max_measured_velocity": 100.0,
+        "max_tracking_error": 100.0,
+        "watchdog_timeout": 0,
+    }
     edit(raw)
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -321,7 +331,7 @@ def configs(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     """Robot configs for this module: shipped panda.yaml copies with one change each."""
     folder = tmp_path_factory.mktemp("configs")
     return SimpleNamespace(
-        panda=REPO / "config" / "panda.yaml",
+        panda=write_config(folder, "panda", lambda r: None),
         fast=write_config(folder, "fast", lambda r: r["reset"].update(max_joint_speed=2.0)),
         fr3=write_config(folder, "fr3_forward", _fr3_forward),
         velocity=write_config(folder, "velocity_arm", _velocity_arm),
@@ -337,8 +347,8 @@ def probe() -> Any:
 
 
 @pytest.fixture
-def envs() -> Any:
-    e = Envs()
+def envs(configs: SimpleNamespace) -> Any:
+    e = Envs(configs.panda)
     yield e
     e.close()
 
@@ -495,8 +505,9 @@ class TestPandaTrajectoryArm:
         assert probe.positions() == before
 
     def test_close_leaves_the_robot_holding(self, envs: Envs, probe: Probe, configs) -> None:
-        """close() sends the trajectory arm an empty JointTrajectory (hold) and the gripper its
-        current position, and the robot then stays where it was."""
+        """close() sends the trajectory arm a one-point trajectory with all its joints at the
+        measured position (an empty JointTrajectory is rejected by joint_trajectory_controller:
+        not a hold) and the gripper its current position; the robot then stays where it was."""
         config = load_robot_config(configs.fast)
         env = envs.real(envs.sim("pd_joint_delta_pos"), configs.fast, listeners=2)
         env.reset(seed=0)
@@ -512,7 +523,10 @@ class TestPandaTrajectoryArm:
         time.sleep(0.3)
         assert len(probe.trajectory.since(marks[0])) == 1
         assert len(probe.gripper.since(marks[1])) == 1
-        assert trajectory[0].points == [] and trajectory[0].joint_names == []
+        arm = config.controllers["arm"].joints
+        assert list(trajectory[0].joint_names) == list(arm)
+        (point,) = trajectory[0].points
+        assert list(point.positions) == [current[j] for j in arm]
         assert list(gripper[0].data) == [current[j] for j in config.controllers["gripper"].joints]
         assert probe.positions() == current
 
@@ -865,7 +879,7 @@ def test_silent_joint_states_topic(envs: Envs, probe: Probe, tmp_path: Path) -> 
     configured timeout (1 s here), and publishes no command."""
     time.sleep(0.2)
     assert probe.ros.node.count_publishers("/joint_states") == 0, "a robot is still running"
-    path = write_config(tmp_path, "short_timeout", lambda r: r["joint_states"].update(timeout=1.0))
+    path = write_config(tmp_path, "short_timeout", lambda r: r.update(input_timeout=1.0))
     env = envs.real(envs.sim(), path, listeners=1)
     t0 = time.monotonic()
     with pytest.raises(TopicTimeoutError, match=r"no message on /joint_states after 1\.0 s"):

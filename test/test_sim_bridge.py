@@ -28,8 +28,8 @@ from ros_helpers import policy_env
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from maniskill_real.align.timing import TickClock
 from maniskill_real.config import load_robot_config
+from maniskill_real.core.clock import TickClock
 from maniskill_real.env import sim_bridge
 from maniskill_real.env.real_env import RealEnv
 from maniskill_real.errors import (
@@ -295,14 +295,14 @@ def test_clock_counts_an_overrun_and_reanchors() -> None:
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture
 def surface():
-    from maniskill_real.robots.surface import ControlSurface
+    from maniskill_real.benches.controller_emulator import ControllerEmulator
     from maniskill_real.ros.node import RosNode
 
     ros = RosNode("surface_unit_test")
     config = load_robot_config("panda")
     names = config.controlled_joints()
     now = [0.0]
-    s = ControlSurface(ros, config, names, np.zeros(len(names)), lambda: now[0])
+    s = ControllerEmulator(ros, config, names, np.zeros(len(names)), lambda: now[0])
     s.now = now
     s.cbs = {c.name: c for c in config.controllers.values()}
     yield s

@@ -32,10 +32,10 @@ from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from maniskill_real.align.camera import Intrinsics
 from maniskill_real.config import load_robot_config
-from maniskill_real.errors import StaleInputError
+from maniskill_real.core.camera import Intrinsics
 from maniskill_real.env.real_env import RealEnv
+from maniskill_real.errors import StaleInputError
 from maniskill_real.ros.commands import duration_msg
 from maniskill_real.ros.image import depth_from_image, image_to_numpy
 from maniskill_real.ros.node import RosNode

@@ -10,8 +10,10 @@ streamed targets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
 from mani_skill.agents.base_real_agent import BaseRealAgent
 
 if TYPE_CHECKING:
@@ -23,6 +25,10 @@ class RealAgent(BaseRealAgent):
 
     command_horizon: float = 0.0
     """s: how far ahead a streamed target is meant to be reached (RealEnv sets one period)."""
+    gate: Callable[[np.ndarray, str], np.ndarray] | None = None
+    """RealEnv's last check of every target (sim joint order, "position" or "velocity"): it
+    returns the safe values or raises. The agent calls it right before publishing, so a
+    subclass's ``_step_action`` that talks to the agent directly is checked too."""
 
     def bind(self, twin: BaseEnv, cameras: dict[str, tuple[bool, bool]]) -> None:
         """Attach the sim twin (kinematics fall through to its agent) and say which streams of
@@ -36,6 +42,17 @@ class RealAgent(BaseRealAgent):
     def task_state(self) -> dict[str, bool]:
         """Task booleans the robot's world reports (e.g. success); they replace the twin's."""
         return {}
+
+    def hold(self, reason: str) -> None:
+        """Make the robot hold still now (a fault, a signal, the watchdog); may be called from
+        another thread. Default: nothing can be done."""
+
+    def joint_reading_age(self) -> float | None:
+        """How old, now, the joint reading of the last capture is (None: unknown)."""
+        return None
+
+    def refresh_joints(self) -> None:
+        """Replace the last capture's joint reading with the newest one, or raise."""
 
 
 def attach_sim_agent(agent: BaseRealAgent, twin: BaseEnv) -> None:
@@ -52,9 +69,16 @@ class AgentPort:
         self.agent = agent
         self.extended = isinstance(agent, RealAgent)
 
-    def bind(self, twin: BaseEnv, cameras: dict[str, tuple[bool, bool]], horizon: float) -> None:
+    def bind(
+        self,
+        twin: BaseEnv,
+        cameras: dict[str, tuple[bool, bool]],
+        horizon: float,
+        gate: Callable[[np.ndarray, str], np.ndarray],
+    ) -> None:
         if self.extended:
             self.agent.command_horizon = horizon
+            self.agent.gate = gate
             self.agent.bind(twin, cameras)
         else:
             attach_sim_agent(self.agent, twin)
@@ -64,3 +88,14 @@ class AgentPort:
 
     def task_state(self) -> dict[str, bool]:
         return self.agent.task_state() if self.extended else {}
+
+    def hold(self, reason: str) -> None:
+        if self.extended:
+            self.agent.hold(reason)
+
+    def joint_reading_age(self) -> float | None:
+        return self.agent.joint_reading_age() if self.extended else None
+
+    def refresh_joints(self) -> None:
+        if self.extended:
+            self.agent.refresh_joints()

@@ -17,16 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch
 from mani_skill.agents.base_real_agent import BaseRealAgent
 from mani_skill.utils import common
 
-from maniskill_real.align.timing import TickClock
-from maniskill_real.config import RobotConfig
+from maniskill_real.config import RobotConfig, SafetySettings
+from maniskill_real.core.clock import TickClock
+from maniskill_real.core.safety import SafetyConfig, SafetyFilter, SafetyReport
 from maniskill_real.env import sim_bridge
 from maniskill_real.env.agent_port import AgentPort
+from maniskill_real.env.guard import HoldGuard
 from maniskill_real.env.scene_reset import SceneReset, make_scene_reset
-from maniskill_real.errors import ActionError, RealEnvError
+from maniskill_real.errors import ActionError, RealEnvError, StaleInputError
+from maniskill_real.extras import missing_extra
 
 _KEEP = object()
 
@@ -49,6 +53,14 @@ class RealEnv(sim_bridge.SimEnvCode):
         render_mode: ``"sensors"`` (the robot's camera frames, tiled as the sim tiles its
             sensors), ``"twin_rgb_array"`` (the sim twin's view, labelled) or ``"all"``;
             default: the sim env's, which must be one of these or None.
+        safety: the limits every target passes before it is published; default: the robot
+            config's ``safety`` (a plain ``BaseRealAgent`` without a config gets the sim
+            robot's joint position limits only).
+
+    Safety: nothing is sent from a reading older than its max age (the step re-reads the
+    joints first) or one that is invalid; after any error in ``step()``/``reset()`` the robot
+    holds and nothing is sent until ``reset()`` succeeds. SIGINT/SIGTERM and a watchdog (no
+    step within ``safety.watchdog_timeout`` while live) hold the robot too.
     """
 
     metadata = {"render_modes": list(sim_bridge.RENDER_MODES)}
@@ -62,6 +74,7 @@ class RealEnv(sim_bridge.SimEnvCode):
         scene_reset: str | SceneReset = "auto",
         control_freq: float | None = None,
         render_mode: Any = _KEEP,
+        safety: SafetySettings | None = None,
     ) -> None:
         twin = sim_env.unwrapped
         sim_bridge.check_sim_env(twin)
@@ -85,8 +98,10 @@ class RealEnv(sim_bridge.SimEnvCode):
         if agent is None:
             config = robot_config if robot_config is not None else twin.agent.uid
             if agent_cls is None:
-                from maniskill_real.agent import ROS2Agent  # rclpy only when ROS is used
-
+                try:  # rclpy only where ROS is used: a plain BaseRealAgent needs none
+                    from maniskill_real.ros.agent import ROS2Agent
+                except ModuleNotFoundError as e:
+                    raise missing_extra(e) from None
                 agent_cls = ROS2Agent
             agent = agent_cls(config)
         self.agent = agent
@@ -94,15 +109,48 @@ class RealEnv(sim_bridge.SimEnvCode):
         self._sets_qpos, self._sets_qvel = sim_bridge.control_targets(
             twin, getattr(agent, "config", None)
         )
-        self.port.bind(twin, self._camera_streams(), horizon=self.control_dt)
+        config = getattr(agent, "config", None)
+        settings = safety or (config.safety if isinstance(config, RobotConfig) else None)
+        self.safety = self._safety_filter(settings or SafetySettings(blend_in_steps=1))
+        self._safety_report = SafetyReport()
+        self.port.bind(twin, self._camera_streams(), horizon=self.control_dt, gate=self._gate)
         self.scene_reset = make_scene_reset(scene_reset)
         self.clock = TickClock(self.control_dt)
         self._reset_done = False
+        self._fault: str | None = None
         self._closed = False
         self.wrappers = sim_bridge.WrapperChain(
             sim_env, sim_bridge.RealCore(self, self._real_step, self._real_reset)
         )
+        watchdog = settings.watchdog_timeout if settings else 0.0
+        self.guard = HoldGuard(self._watchdog_hold, self.close, watchdog)
         agent.start()  # subscribes and advertises; never commands the robot
+        self.guard.install()
+        self.guard.start_watchdog()
+
+    def _safety_filter(self, settings: SafetySettings) -> SafetyFilter:
+        names = [j.name for j in self.twin.agent.robot.active_joints]
+        config = getattr(self.agent, "config", None)
+        ros_name = config.ros_joint if isinstance(config, RobotConfig) else (lambda n: n)
+        speeds = tuple(settings.max_joint_velocity.get(ros_name(n), np.inf) for n in names)
+        lower, upper = sim_bridge.joint_limits(self.twin)
+        tcp = sim_bridge.tcp_position_at(self.twin) if settings.workspace else None
+        return SafetyFilter(
+            SafetyConfig(
+                max_joint_velocity=speeds,
+                position_margin=settings.position_margin,
+                blend_in_steps=settings.blend_in_steps,
+                max_measured_velocity=settings.max_measured_velocity,
+                max_tracking_error=settings.max_tracking_error,
+                workspace=settings.workspace,
+                on_limit=dict(settings.on_limit),  # type: ignore[arg-type]
+            ),
+            lower,
+            upper,
+            [ros_name(n) for n in names],
+            self.control_dt,
+            tcp,
+        )
 
     def _camera_streams(self) -> dict[str, tuple[bool, bool]]:
         """Which streams of which sim camera the observation (and render mode) reads."""
@@ -125,10 +173,65 @@ class RealEnv(sim_bridge.SimEnvCode):
         if self._closed:
             return
         self._closed = True
+        self.guard.idle()
         try:
             self.agent.stop()
         finally:
+            self.guard.stop()
             self.wrappers.close()
+
+    # -- faults: hold, and send nothing until reset() -----------------------------------
+    def _watchdog_hold(self, why: str) -> None:
+        self._fault = f"the watchdog held the robot: {why}"
+        self.port.hold(self._fault)
+
+    def _on_fault(self, error: BaseException) -> None:
+        if self._closed:
+            return
+        self.guard.idle()
+        self._fault = f"{type(error).__name__}: {error}"
+        self.port.hold(self._fault)
+
+    def _require_ready(self) -> None:
+        if self._closed:
+            raise RealEnvError("this RealEnv is closed")
+        if not self._reset_done:
+            raise RealEnvError("call reset() before step()")
+        if self._fault is not None:
+            raise RealEnvError(
+                f"not stepping: the robot is holding after {self._fault}; call reset()"
+            )
+
+    def _gate(self, values: np.ndarray, interface: str) -> np.ndarray:
+        """The last check before a target reaches the agent's publishers (sim joint order):
+        a fresh reading, then the safety limits. Raises instead of sending."""
+        if self._fault is not None or self._closed:
+            raise RealEnvError(f"not sending: the robot is holding after {self._fault}")
+        age = self.port.joint_reading_age()
+        max_age = self._joint_max_age()
+        if age is not None and max_age is not None and age > max_age:
+            raise StaleInputError("joint_states (at send time)", age, max_age)
+        measured = self.agent.get_qpos()[0].double().numpy()
+        if interface == "velocity":
+            safe, report = self.safety.velocities(values, measured)
+        else:
+            safe, report = self.safety.positions(values, measured)
+        self._safety_report = report
+        return safe
+
+    def _joint_max_age(self) -> float | None:
+        config = getattr(self.agent, "config", None)
+        return config.joint_states_max_age if isinstance(config, RobotConfig) else None
+
+    def _fresh_joints(self) -> None:
+        """Act on a reading that is fresh now: re-read the joints if the observation's reading
+        has aged past its max age (a slow policy), then refuse anything out of distribution."""
+        age = self.port.joint_reading_age()
+        max_age = self._joint_max_age()
+        if age is not None and max_age is not None and age > max_age:
+            self.port.refresh_joints()
+        measured = self.agent.get_qpos()[0].double().numpy()
+        self.safety.check_measured(measured, self.agent.get_qvel()[0].double().numpy())
 
     # -- the real step and reset --------------------------------------------------------
     def _check_action(self, action: Any) -> torch.Tensor:
@@ -148,16 +251,23 @@ class RealEnv(sim_bridge.SimEnvCode):
         return tensor
 
     def _real_step(self, action: Any):
-        if not self._reset_done:
-            raise RealEnvError("call reset() before step()")
-        action = self._check_action(action)
-        self._sync_twin()
-        action = self._step_action(action)
-        self._elapsed_steps += 1
-        overran, late = self.clock.wait_next()
-        self._sample()
+        self._require_ready()
+        action = self._check_action(action)  # a bad action sends nothing and faults nothing
+        try:
+            self._fresh_joints()
+            self._sync_twin()
+            self._safety_report = SafetyReport()
+            action = self._step_action(action)
+            self._elapsed_steps += 1
+            overran, late = self.clock.wait_next()
+            self._sample()
+        except BaseException as error:
+            self._on_fault(error)
+            raise
+        self.guard.live()
         info = self.get_info()
         info["timing"] = {**info["timing"], "overran": overran, "late_s": late}
+        info["safety"] = self._safety_report.as_info(self.safety.names)
         obs = self.get_obs(info, unflattened=True)
         reward = self.get_reward(obs=obs, action=action, info=info)
         obs = self._flatten_raw_obs(obs)
@@ -173,22 +283,40 @@ class RealEnv(sim_bridge.SimEnvCode):
         sim_agent.set_action(action)
         robot = sim_agent.robot
         if self._sets_qpos:
-            self.agent.set_target_qpos(robot.get_drive_targets()[0])
+            self.agent.set_target_qpos(self._checked(robot.get_drive_targets()[0], "position"))
         if self._sets_qvel:
-            self.agent.set_target_qvel(robot.get_drive_velocities()[0])
+            self.agent.set_target_qvel(self._checked(robot.get_drive_velocities()[0], "velocity"))
         return action
+
+    def _checked(self, targets: torch.Tensor, interface: str) -> Any:
+        """A RealAgent passes every target through the gate itself, right before publishing;
+        for any other agent the gate runs here."""
+        if self.port.extended:
+            return targets
+        return self._gate(targets.double().cpu().numpy(), interface)
 
     def _real_reset(self, seed: int | None, options: dict | None):
         """Sim reset (samples the initial qpos), robot to it, scene reset, first observation."""
+        if self._closed:
+            raise RealEnvError("this RealEnv is closed")
         twin = self.twin
-        twin.reset(seed=seed, options=options)
-        self.agent.reset(twin.agent.robot.get_qpos()[0])  # ROS2Agent waits for inputs first
-        self.scene_reset(self, seed, options)
-        self._elapsed_steps[:] = 0
-        self._sample()
+        self._reset_done = False
+        self._fault = None
+        self.guard.idle()
+        try:
+            twin.reset(seed=seed, options=options)
+            self.agent.reset(twin.agent.robot.get_qpos()[0])  # ROS2Agent waits for inputs first
+            self.scene_reset(self, seed, options)
+            self._elapsed_steps[:] = 0
+            self._sample()
+        except BaseException as error:
+            self._on_fault(error)
+            raise
         twin.agent.controller.reset()
+        self.safety.restart()
         self.clock.restart()
         self._reset_done = True
+        self.guard.live()
         info = self.get_info()
         return self.get_obs(info), {**info, "reconfigure": False}
 

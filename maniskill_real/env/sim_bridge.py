@@ -156,6 +156,46 @@ def control_targets(base: BaseEnv, config: RobotConfig | None) -> tuple[bool, bo
     return bool(controller.sets_target_qpos), bool(controller.sets_target_qvel)
 
 
+def joint_limits(base: BaseEnv) -> tuple[np.ndarray, np.ndarray]:
+    """The position targets the sim robot takes, sim joint order: its URDF's joint limits,
+    widened where the active controller's absolute-position parts declare a wider range
+    (ManiSkill's panda gripper targets -0.01 m, below its 0 m limit, to squeeze what it
+    holds; a policy trained on it relies on that force)."""
+    limits = base.agent.robot.get_qlimits()[0].cpu().numpy().astype(np.float64)
+    lower, upper = limits[:, 0].copy(), limits[:, 1].copy()
+    controller = base.agent.controller
+    for sub in getattr(controller, "controllers", {"all": controller}).values():
+        config = sub.config
+        if getattr(config, "use_delta", True) or getattr(config, "lower", None) is None:
+            continue
+        idx = sub.active_joint_indices.cpu().numpy()
+        lower[idx] = np.minimum(lower[idx], np.broadcast_to(config.lower, idx.shape))
+        upper[idx] = np.maximum(upper[idx], np.broadcast_to(config.upper, idx.shape))
+    return lower, upper
+
+
+def tcp_position_at(base: BaseEnv) -> Callable[[np.ndarray], np.ndarray]:
+    """Forward kinematics on the twin: the TCP position (sim world frame) at a joint config.
+
+    The twin's joints are left where they were: RealEnv syncs them to the readings anyway.
+    """
+    agent = base.agent
+    if not hasattr(agent, "tcp"):
+        raise ConfigError(
+            f"safety.workspace needs a TCP, and the sim robot '{agent.uid}' declares none"
+        )
+    robot = agent.robot
+
+    def tcp(qpos: np.ndarray) -> np.ndarray:
+        before = robot.get_qpos()
+        robot.set_qpos(torch.as_tensor(qpos, dtype=before.dtype).reshape(before.shape))
+        position = agent.tcp.pose.p[0].cpu().numpy().astype(np.float64)
+        robot.set_qpos(before)
+        return position
+
+    return tcp
+
+
 def controller_configs(agent: BaseAgent, mode: str) -> Any:
     return agent._controller_configs[mode]
 

@@ -66,16 +66,15 @@ class ControllerCommand:
         self.publisher.publish(msg)
         self.sent += 1
 
-    def hold(self, current: np.ndarray | None) -> None:
-        """Make the controller hold still: an empty trajectory for JTC, zero for a velocity
-        forward controller, ``current`` (controller order) for a position one; without
-        ``current`` a position forward controller gets nothing, as its last command holds."""
-        if self.is_trajectory:
-            self.publisher.publish(JointTrajectory())
-        elif self.controller.interface == "velocity":
+    def hold(self, current: np.ndarray | None, time_from_start: float) -> None:
+        """Make the controller hold still, as ros2_control holds (ros/motion.py): for a
+        trajectory controller a one-point trajectory with all its joints at ``current``
+        (controller order, measured); zero for a velocity forward controller; ``current`` for a
+        position one. Without ``current``, only the velocity controller is told anything."""
+        if self.controller.interface == "velocity":
             self.send(np.zeros(len(self.controller.joints)), 0.0)
         elif current is not None:
-            self.send(current, 0.0)
+            self.send(current, time_from_start)
 
     @property
     def subscriber_count(self) -> int:

@@ -14,7 +14,7 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from maniskill_real.align.camera import Intrinsics
+from maniskill_real.core.camera import Intrinsics
 from maniskill_real.errors import UnsupportedEncodingError
 
 # encoding -> (element dtype, channels)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import rclpy
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.context import Context
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
@@ -56,6 +57,7 @@ STATE_QOS = QoSProfile(
 MsgT = TypeVar("MsgT")
 
 FASTDDS_PROFILES_ENV = "FASTRTPS_DEFAULT_PROFILES_FILE"
+DISCOVERY_ENV = "ROS_AUTOMATIC_DISCOVERY_RANGE"
 
 
 def use_shipped_fastdds_profile() -> None:
@@ -73,6 +75,23 @@ def use_shipped_fastdds_profile() -> None:
     os.environ[FASTDDS_PROFILES_ENV] = str(fastdds_profile())
     rclpy.logging.get_logger("maniskill_real").info(
         f"{FASTDDS_PROFILES_ENV} was unset: using {os.environ[FASTDDS_PROFILES_ENV]}"
+    )
+
+
+def use_local_discovery() -> None:
+    """Discover only this host's nodes unless the user chose otherwise: a policy process that
+    finds robots on the whole subnet can command the wrong one (README: across hosts)."""
+    if DISCOVERY_ENV not in os.environ:
+        os.environ[DISCOVERY_ENV] = "LOCALHOST"
+        rclpy.logging.get_logger("maniskill_real").info(
+            f"{DISCOVERY_ENV} was unset: discovering this host only (LOCALHOST)"
+        )
+
+
+def _refuse_changes(params: list[Any]) -> SetParametersResult:
+    names = ", ".join(p.name for p in params)
+    return SetParametersResult(
+        successful=False, reason=f"{names}: this node's parameters are read-only (safety)"
     )
 
 
@@ -122,9 +141,13 @@ class RosNode:
         namespace: str = "",
         parameter_overrides: list[Any] | None = None,
         cli_args: list[str] | None = None,
+        read_only: bool = False,
     ) -> None:
+        """``read_only``: refuse every parameter change from outside (RealEnv's node: its
+        parameters change safety behaviour)."""
         self.context = Context()
         use_shipped_fastdds_profile()
+        use_local_discovery()
         self.cli_args = list(sys.argv if cli_args is None else cli_args)
         """The command line rclpy took ROS arguments from."""
         rclpy.init(args=self.cli_args, context=self.context)
@@ -139,6 +162,8 @@ class RosNode:
         except BaseException:  # e.g. an invalid name: don't leave the context initialised
             rclpy.shutdown(context=self.context)
             raise
+        if read_only:
+            self.node.add_on_set_parameters_callback(_refuse_changes)
         self._executor = SingleThreadedExecutor(context=self.context)
         self._executor.add_node(self.node)
         self._extra_nodes: list[Node] = []
@@ -204,6 +229,16 @@ class RosNode:
         qos: QoSProfile = COMMAND_QOS,
     ) -> Any:
         return self.node.create_subscription(msg_type, topic, callback, qos)
+
+    def other_publishers(self, topic: str) -> list[str]:
+        """Fully qualified names of the nodes other than this one that publish on ``topic``."""
+        me = self.node.get_fully_qualified_name()
+        names = []
+        for info in self.node.get_publishers_info_by_topic(topic):
+            name = f"{info.node_namespace.rstrip('/')}/{info.node_name}"
+            if name != me:
+                names.append(name)
+        return names
 
     def wait_for_subscribers(self, publisher: Any, timeout: float) -> bool:
         """Let discovery finish, so the first command is not sent into the void."""

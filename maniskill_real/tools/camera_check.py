@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     import mani_skill.envs  # noqa: F401 - registers the envs
     from sensor_msgs.msg import Image
 
-    from maniskill_real.agent import ROS2Agent
+    from maniskill_real.ros.agent import ROS2Agent
     from maniskill_real.ros.image import numpy_to_image
 
     sim = gym.make(args.env_id, obs_mode="rgb", sim_backend="physx_cpu")

@@ -11,8 +11,8 @@ import argparse
 import sys
 from importlib import import_module, metadata
 
-from maniskill_real.align.camera import CameraFovError
 from maniskill_real.config import ConfigError
+from maniskill_real.core.camera import CameraFovError
 from maniskill_real.errors import RealEnvError
 from maniskill_real.extras import missing_extra
 

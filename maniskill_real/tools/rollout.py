@@ -14,7 +14,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from maniskill_real.align.timing import Stats
+from maniskill_real.core.clock import Stats
 
 
 @dataclass

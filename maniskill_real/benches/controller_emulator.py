@@ -45,7 +45,7 @@ class _Segment:
         )
 
 
-class ControlSurface:
+class ControllerEmulator:
     """Holds every joint's position/velocity target as ros2_control controllers would set it."""
 
     def __init__(
@@ -194,12 +194,18 @@ class ControlSurface:
             self._is_velocity[:] = False
 
     def publish_joint_states(
-        self, stamp_ns: int, position: np.ndarray, velocity: np.ndarray, effort: np.ndarray
+        self,
+        stamp_ns: int,
+        position: np.ndarray,
+        velocity: np.ndarray,
+        effort: np.ndarray,
+        names: list[str] | None = None,
     ) -> None:
-        """Publish in ``joint_names`` order (ros2_control guarantees no order)."""
+        """Publish in ``joint_names`` order (ros2_control guarantees no order); ``names``
+        replaces them (a faulty robot's)."""
         msg = JointState()
         msg.header.stamp = time_msg(stamp_ns)
-        msg.name = list(self.joint_names)
+        msg.name = list(self.joint_names if names is None else names)
         msg.position = np.asarray(position, dtype=np.float64).tolist()
         msg.velocity = np.asarray(velocity, dtype=np.float64).tolist()
         msg.effort = np.asarray(effort, dtype=np.float64).tolist()

@@ -1,5 +1,5 @@
 """Ideal controllers over a kinematic joint model: what the standalone controller_manager
-emulator (``python -m maniskill_real.robots.controller_manager``) executes goals with, when no
+emulator (``python -m maniskill_real.benches.controller_manager``) executes goals with, when no
 robot plugs its own controller emulation in.
 
 Joints follow the commanded trajectory exactly, except "stuck" joints, which never move (a
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from trajectory_msgs.msg import JointTrajectory
 
-from maniskill_real.robots.controller_manager import (
+from maniskill_real.benches.controller_manager import (
     Constraints,
     ControllerSpec,
     GripperParams,

@@ -44,6 +44,8 @@ class Spec:
     high: float | None = None
     positive: bool = False
     """Must be > 0 (rates, sizes)."""
+    choices: tuple[str, ...] | None = None
+    """The values a string parameter may take."""
     type_: Parameter.Type | None = None
     """The type where the default can't tell it: rclpy takes ``[]`` for a byte array
     (rclpy/parameter.py, ``Parameter.Type.from_parameter_value``)."""
@@ -55,6 +57,8 @@ class Spec:
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` can't be this parameter's value; None if it can."""
+        if self.choices is not None and value not in self.choices:
+            return f"expected one of {', '.join(map(repr, self.choices))}, got {value!r}"
         if not self.numeric:
             return None  # rclpy's static typing is the whole check
         if isinstance(self.default, list):

@@ -842,7 +842,7 @@ class ControllerManagerEmulator:
 
 
 # ----------------------------------------------------------------------------------------------
-# Standalone: python -m maniskill_real.robots.controller_manager --ros-args -p robot_config:=...
+# Standalone: python -m maniskill_real.benches.controller_manager --ros-args -p robot_config:=...
 # ----------------------------------------------------------------------------------------------
 PARAMETERS: dict[str, object] = {
     "robot_config": "panda",
@@ -856,7 +856,7 @@ PARAMETERS: dict[str, object] = {
 def main(args: list[str] | None = None) -> None:
     """The emulator alone, over ideal controllers (robots/ideal_controllers.py), until SIGINT
     or SIGTERM."""
-    from maniskill_real.robots.ideal_controllers import ideal_executors
+    from maniskill_real.benches.ideal_controllers import ideal_executors
 
     ros = RosNode("controller_manager_emulator", cli_args=sys.argv if args is None else args)
     try:

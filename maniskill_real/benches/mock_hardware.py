@@ -20,11 +20,11 @@ import time
 import numpy as np
 from rclpy.parameter import Parameter
 
-from maniskill_real.align.camera import Intrinsics
+from maniskill_real.benches.camera_publisher import CameraPublisher
+from maniskill_real.benches.controller_emulator import ControllerEmulator
+from maniskill_real.benches.parameters import ParameterError, Spec, declare
 from maniskill_real.config import CameraTopics, ConfigError, load_robot_config
-from maniskill_real.robots.camera_publisher import CameraPublisher
-from maniskill_real.robots.parameters import ParameterError, Spec, declare
-from maniskill_real.robots.surface import ControlSurface
+from maniskill_real.core.camera import Intrinsics
 from maniskill_real.ros.node import RosNode
 
 PARAMETERS: dict[str, Spec] = {
@@ -47,6 +47,14 @@ PARAMETERS: dict[str, Spec] = {
         [0.0],
         "rad (m for prismatic joints) at start: one value for every joint, or one per joint in "
         "the order joint_states lists them (the config's controller joints, reversed)",
+    ),
+    "joint_state_fault": Spec(
+        "",
+        "a fault of the published joint_states, for tests of what RealEnv refuses: "
+        "duplicate_name (the last joint named as the first), nan (first position NaN), "
+        "future_stamp (5 s ahead), zero_stamp, stamp_back (1 s behind the previous)",
+        runtime=True,
+        choices=("", "duplicate_name", "nan", "future_stamp", "zero_stamp", "stamp_back"),
     ),
     "publish_camera": Spec(True, "publish a test pattern on every configured camera's topics"),
     "camera_rate": Spec(15.0, "Hz of the test camera", positive=True, high=1000.0),
@@ -101,7 +109,8 @@ class MockHardware:
         self.velocity = np.zeros(n)
         self.rate = float(p["joint_state_rate"])
         self.time_constant = float(p["time_constant"])
-        self.surface = ControlSurface(
+        self.fault = str(p["joint_state_fault"])
+        self.surface = ControllerEmulator(
             ros, self.config, self.joint_names, initial, self._now, float(p["command_delay"])
         )
         self.cameras = []
@@ -124,6 +133,8 @@ class MockHardware:
                 self.surface.command_delay = float(param.value)
             elif param.name == "time_constant":
                 self.time_constant = float(param.value)
+            elif param.name == "joint_state_fault":
+                self.fault = str(param.value)
 
     def run(self) -> None:
         period = 1.0 / self.rate
@@ -140,15 +151,30 @@ class MockHardware:
                 self.position[:] = target
             self.position[is_vel] = previous[is_vel] + target_vel[is_vel] * period
             self.velocity = (self.position - previous) / period
-            self.surface.publish_joint_states(
-                now_ns, self.position, self.velocity, np.zeros_like(self.position)
-            )
+            self._publish_joint_states(now_ns)
             if self.cameras and time.monotonic() >= next_camera:
                 for cam in self.cameras:
                     cam.publish(now_ns)
                 next_camera += self.camera_period
             next_tick += period
             self._stop.wait(max(0.0, next_tick - time.monotonic()))
+
+    def _publish_joint_states(self, now_ns: int) -> None:
+        """As GenericSystem's joint_state_broadcaster would, with the configured fault."""
+        stamp, position, names = now_ns, self.position.copy(), None
+        if self.fault == "duplicate_name":
+            names = [*self.joint_names[:-1], self.joint_names[0]]
+        elif self.fault == "nan":
+            position[0] = math.nan
+        elif self.fault == "future_stamp":
+            stamp += 5_000_000_000
+        elif self.fault == "zero_stamp":
+            stamp = 0
+        elif self.fault == "stamp_back":
+            stamp -= 1_000_000_000
+        self.surface.publish_joint_states(
+            stamp, position, self.velocity, np.zeros_like(position), names
+        )
 
     def stop(self) -> None:
         self._stop.set()

@@ -3,7 +3,7 @@ topics as a real robot, so that RealEnv and its tools run against it unchanged.
 
 A real robot executes what its ros2_control controllers command, not what ManiSkill's controller
 would compute, so neither ``env.step`` nor ManiSkill's controller is used here: the
-:class:`ControlSurface` turns the command topics into joint targets, which go straight into the
+:class:`ControllerEmulator` turns the command topics into joint targets, which go straight into the
 PhysX joint drives before every ``scene.step()``. ``control_mode`` only makes ManiSkill configure
 the drives (stiffness, damping, force limits) exactly as in the policy's sim env: the robot's
 "firmware gains".
@@ -41,12 +41,12 @@ from rosgraph_msgs.msg import Clock
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
-from maniskill_real.align.camera import Intrinsics, sim_intrinsics
+from maniskill_real.benches.camera_publisher import CameraPublisher
+from maniskill_real.benches.controller_emulator import ControllerEmulator
+from maniskill_real.benches.parameters import ParameterError, Spec, declare
 from maniskill_real.config import CameraTopics, ConfigError, load_robot_config
+from maniskill_real.core.camera import Intrinsics, sim_intrinsics
 from maniskill_real.env import sim_bridge
-from maniskill_real.robots.camera_publisher import CameraPublisher
-from maniskill_real.robots.parameters import ParameterError, Spec, declare
-from maniskill_real.robots.surface import ControlSurface
 from maniskill_real.ros.node import STATE_QOS, RosNode
 from maniskill_real.ros.stamps import time_msg
 from maniskill_real.task_state import task_booleans
@@ -357,7 +357,7 @@ class SimRobot:
         self.joint_names = [self.config.ros_joint(n) for n in self._sim_joint_names]
         self._now_s = 0.0
         """Sim time in s: the surface's clock, set by :meth:`run` as physics advances."""
-        self.surface = ControlSurface(
+        self.surface = ControllerEmulator(
             ros, self.config, self.joint_names, self._art.get_qpos(), lambda: self._now_s
         )
         self._apply_runtime({n: v for n, v in p.items() if PARAMETERS[n].runtime})

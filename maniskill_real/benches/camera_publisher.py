@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from sensor_msgs.msg import CameraInfo, Image
 
-from maniskill_real.align.camera import Intrinsics
 from maniskill_real.config import CameraTopics
+from maniskill_real.core.camera import Intrinsics
 from maniskill_real.ros.image import camera_info_from_intrinsics, numpy_to_image
 from maniskill_real.ros.node import STATE_QOS, RosNode
 from maniskill_real.ros.stamps import time_msg

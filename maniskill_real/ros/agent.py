@@ -1,0 +1,298 @@
+"""The ROS 2 robot agent: ManiSkill's ``BaseRealAgent`` contract over ros2_control topics.
+
+A thin adapter, as ManiSkill's own real agents are: the inputs and their sampling live in
+``ros/inputs.py``, the reset move and the hold in ``ros/motion.py``, the publishers in
+``ros/commands.py``. Kinematics (TCP pose, IK for end-effector control) come from the sim twin:
+``BaseRealAgent.__getattr__`` falls through to the sim agent, which RealEnv keeps synced to the
+real joint positions.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from rclpy.parameter import Parameter
+from std_msgs.msg import Bool
+
+from maniskill_real.config import RobotConfig, load_robot_config
+from maniskill_real.core.camera import CameraAligner, sensor_params
+from maniskill_real.core.joints import JointMap
+from maniskill_real.env import sim_bridge
+from maniskill_real.env.agent_port import RealAgent
+from maniskill_real.errors import ActionError, ConfigError, RealEnvError, SafetyError
+from maniskill_real.ros.commands import ControllerCommand
+from maniskill_real.ros.inputs import RobotInputs, Snapshot
+from maniskill_real.ros.motion import Motion
+from maniskill_real.ros.node import Latest, RosNode
+from maniskill_real.task_state import task_booleans
+
+if TYPE_CHECKING:
+    from mani_skill.envs.sapien_env import BaseEnv
+
+
+def _sim_vector(values: Any) -> np.ndarray:
+    """A tensor or array of per-joint values (sim order, possibly batched) as a flat float64."""
+    return np.asarray(torch.as_tensor(values).cpu(), dtype=np.float64).reshape(-1)
+
+
+class ROS2Agent(RealAgent):
+    """A robot reached through ros2_control controllers, /joint_states and camera topics."""
+
+    def __init__(self, config: RobotConfig | str | Path = "panda", node_name: str = "real_env"):
+        super().__init__()
+        self.config = config if isinstance(config, RobotConfig) else load_robot_config(config)
+        self.node_name = node_name
+        self.ros: RosNode | None = None
+        self.joint_map: JointMap | None = None
+        self.snapshot: Snapshot | None = None
+        self.command_horizon = 0.05  # s: time_from_start of streamed trajectory points
+        self.inputs: RobotInputs | None = None
+        self.motion: Motion | None = None
+        self.commands: dict[str, ControllerCommand] = {}
+        self.deadman: Latest[Bool] | None = None
+        self._sim_env: BaseEnv | None = None
+        self._streams: dict[str, tuple[bool, bool]] = {}
+        self.task_topics: dict[str, str] = {}
+        """info key -> resolved std_msgs/Bool topic that reports it (set by :meth:`bind`)."""
+
+    # -- wiring ---------------------------------------------------------------------------
+    def bind(self, twin: BaseEnv, cameras: dict[str, tuple[bool, bool]]) -> None:
+        """Check the config against the sim robot and remember which camera streams to read.
+
+        Raises before any ROS entity exists, so a bad config never reaches the robot.
+        """
+        super().bind(twin, cameras)
+        self._sim_env = twin
+        self._streams = dict(cameras)
+        sim_joints = [j.name for j in twin.agent.robot.active_joints]
+        self.joint_map = JointMap(self.config, sim_joints)
+        uncommanded = set(self.joint_map.ros_joints) - set(self.config.controlled_joints())
+        if uncommanded:
+            raise ConfigError(
+                f"{self.config.path}: key 'controllers': no controller commands joint(s) "
+                f"{', '.join(sorted(uncommanded))} of the sim robot"
+            )
+        cfg = self.config
+        # ManiSkill envs evaluate() right after construction (BaseEnv.__init__ resets once).
+        keys = task_booleans(twin.evaluate()) if cfg.task_namespace else {}
+        self.task_topics = {key: cfg.topic(f"{cfg.task_namespace}/{key}") for key in keys} | {
+            key: cfg.topic(topic) for key, topic in cfg.task_topics.items()
+        }
+
+    def start(self) -> None:
+        """Create the node, subscriptions and publishers. Publishes nothing."""
+        if self._sim_env is None or self.joint_map is None:
+            raise RuntimeError("ROS2Agent.bind(sim_env) must run before start()")
+        cfg = self.config
+        sim_time = [Parameter("use_sim_time", value=True)] if cfg.use_sim_time else []
+        self.ros = RosNode(
+            self.node_name,
+            namespace=cfg.namespace,
+            parameter_overrides=sim_time,
+            read_only=True,  # use_sim_time from outside would switch off stale detection
+        )
+        try:
+            self.commands = {
+                part: ControllerCommand(self.ros, ctrl, cfg.topic(ctrl.command_topic))
+                for part, ctrl in cfg.controllers.items()
+            }
+            sim_cameras = sim_bridge.sensor_configs(self._sim_env)
+            cameras = {n: (sim_cameras[n], rgb, d) for n, (rgb, d) in self._streams.items()}
+            self.inputs = RobotInputs(self.ros, cfg, self.joint_map, cameras, self.task_topics)
+            deadman = cfg.safety.deadman
+            self.deadman = (
+                None if deadman is None else self.ros.latest(Bool, cfg.topic(deadman.topic))
+            )
+            self.motion = Motion(
+                self.commands, self.joint_map, cfg.reset, lambda: self.inputs.joints().qpos
+            )
+        except BaseException:  # e.g. a camera the config lacks: leave no node behind
+            self.ros.close()
+            self.ros = None
+            raise
+
+    def stop(self) -> None:
+        """Leave every controller holding still, then leave the graph. Publishes nothing if
+        nothing was ever commanded (a close after a failed reset)."""
+        if self.ros is None:
+            return
+        try:
+            if any(command.sent for command in self.commands.values()):
+                self.hold("close()")
+                time.sleep(0.1)  # let the hold reach the controllers before the node goes
+        finally:
+            self.ros.close()
+            self.ros = None
+
+    def hold(self, reason: str) -> None:
+        """Every controller holds at the measured position (see ros/motion.py); nothing is
+        sent to a robot this agent never commanded (no motion nobody asked for)."""
+        if self.motion is None or self.inputs is None:
+            return
+        if not any(command.sent for command in self.commands.values()):
+            return
+        try:
+            qpos = self.inputs.joints().qpos
+        except RealEnvError:
+            qpos = None  # stale or invalid: position controllers keep their last target
+        self.motion.hold(qpos)
+        if self.ros is not None:
+            state = "at the measured position" if qpos is not None else "(no fresh reading)"
+            self.ros.node.get_logger().warning(f"holding {state}: {reason}")
+
+    def camera_aligners(self) -> dict[str, CameraAligner]:
+        """Each camera's alignment, once its CameraInfo arrived (after the first reading)."""
+        assert self.inputs is not None
+        cams = self.inputs.cameras
+        return {n: c.aligner for n, c in cams.items() if c.aligner is not None}
+
+    def wait_for_inputs(self, timeout: float | None = None) -> Snapshot:
+        """Block until every input has published once, then read them all."""
+        assert self.inputs is not None
+        timeout = self.config.input_timeout if timeout is None else timeout
+        self.snapshot = self.inputs.wait(timeout)
+        return self.snapshot
+
+    def wait_for_controllers(self, timeout: float | None = None) -> None:
+        """Block until every command topic has a subscriber, and refuse a second writer.
+
+        A command published before discovery matched the controller is lost (volatile topics
+        keep nothing for late subscribers), and a lost reset trajectory would surface only as
+        a ResetError. Two processes commanding one controller take turns on the robot.
+        """
+        assert self.ros is not None
+        timeout = self.config.input_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        for command in self.commands.values():
+            left = max(0.0, deadline - time.monotonic())
+            if not self.ros.wait_for_subscribers(command.publisher, left):
+                raise RealEnvError(
+                    f"nothing subscribes to {command.topic} after {timeout:.1f} s; is "
+                    f"controller '{command.controller.name}' loaded and active?"
+                )
+            others = self.ros.other_publishers(command.topic)
+            if others:
+                raise RealEnvError(
+                    f"{', '.join(others)} also publish(es) on {command.topic}: one writer per "
+                    "robot; stop the other process first"
+                )
+
+    def sample(self) -> Snapshot:
+        """Read every input now; raise for one that is stale or invalid."""
+        assert self.inputs is not None
+        self.snapshot = self.inputs.sample()
+        return self.snapshot
+
+    def task_state(self) -> dict[str, bool]:
+        return {} if self.inputs is None else self.inputs.task_state()
+
+    def joint_reading_age(self) -> float | None:
+        """Seconds since the joint reading of the current snapshot was stamped, now."""
+        if self.snapshot is None or self.ros is None:
+            return None
+        return (self.ros.now_ns() - self.snapshot.stamps_ns["joint_states"]) * 1e-9
+
+    def refresh_joints(self) -> None:
+        """Replace the snapshot's joint reading with the newest one (validated, fresh)."""
+        assert self.inputs is not None and self.snapshot is not None
+        js = self.inputs.joints()
+        self.snapshot.qpos, self.snapshot.qvel = js.qpos, js.qvel
+        self.snapshot.stamps_ns["joint_states"] = js.stamp_ns
+        self.snapshot.ages["joint_states"] = js.age
+
+    # -- BaseRealAgent contract -----------------------------------------------------------
+    def get_qpos(self) -> torch.Tensor:
+        return torch.from_numpy(self._snap().qpos).float().unsqueeze(0)
+
+    def get_qvel(self) -> torch.Tensor:
+        return torch.from_numpy(self._snap().qvel).float().unsqueeze(0)
+
+    def _snap(self) -> Snapshot:
+        if self.snapshot is None:
+            raise RuntimeError("no readings yet: RealEnv.reset() samples the first ones")
+        return self.snapshot
+
+    def capture_sensor_data(self, sensor_names: list[str] | None = None) -> None:
+        """Read every input now (RealEnv calls this once per control tick)."""
+        self.sample()
+
+    def input_timing(self) -> dict[str, tuple[int, float]]:
+        snap = self._snap()
+        return {name: (stamp, snap.ages[name]) for name, stamp in snap.stamps_ns.items()}
+
+    def get_sensor_data(self, sensor_names: list[str] | None = None) -> dict:
+        data = self._snap().sensor_data
+        return {n: data[n] for n in (sensor_names or list(data))}
+
+    def get_sensor_params(self, sensor_names: list[str] | None = None) -> dict:
+        """Intrinsics of the aligned images; extrinsics from the config or TF, else the sim
+        camera's."""
+        assert self._sim_env is not None
+        assert self.inputs is not None
+        names = sensor_names or list(self.inputs.cameras)
+        sim_params = self._sim_env.get_sensor_params()
+        out = {}
+        for name in names:
+            cam = self.inputs.cameras[name]
+            frames = cam.config.tf_frames
+            if frames is not None:
+                assert self.inputs.tf is not None
+                cam2world = self.inputs.tf.lookup(
+                    frames.world, frames.camera, self.config.input_timeout
+                )
+            elif cam.config.cam2world is not None:
+                cam2world = np.array(cam.config.cam2world)
+            else:
+                out[name] = sim_params[name]
+                continue
+            assert cam.aligner is not None
+            params = sensor_params(cam.aligner.intrinsic_cv, cam2world)
+            out[name] = {k: torch.from_numpy(v).unsqueeze(0) for k, v in params.items()}
+        return out
+
+    def set_target_qpos(self, qpos: Any) -> None:
+        """Send position targets (sim joint order) to every position-interface controller."""
+        self._send(qpos, "position")
+
+    def set_target_qvel(self, qvel: Any) -> None:
+        """Send velocity targets (sim joint order) to every velocity-interface controller."""
+        self._send(qvel, "velocity")
+
+    def _send(self, values: Any, interface: str) -> None:
+        values = _sim_vector(values)
+        self._check_deadman()
+        if self.gate is not None:
+            values = self.gate(values, interface)
+        parts = [p for p, c in self.config.controllers.items() if c.interface == interface]
+        # Convert every part before publishing any, so a bad value sends nothing at all.
+        per_part = {p: self.joint_map.to_controller(p, values) for p in parts}
+        bad = [p for p, v in per_part.items() if not np.all(np.isfinite(v))]
+        if bad:
+            raise ActionError(f"non-finite {interface} targets for {', '.join(bad)}; sent nothing")
+        for part, targets in per_part.items():
+            self.commands[part].send(targets, self.command_horizon)
+
+    def _check_deadman(self) -> None:
+        """With safety.deadman configured, a true and fresh heartbeat or nothing goes out."""
+        if self.deadman is None:
+            return
+        msg, _, age = self.deadman.get()
+        max_age = self.config.safety.deadman.max_age
+        if msg is None or age > max_age or not msg.data:
+            state = "silent" if msg is None else f"{age:.3f} s old" if msg.data else "false"
+            raise SafetyError(
+                f"deadman {self.deadman.topic} is {state} (max_age {max_age} s): not sending"
+            )
+
+    def reset(self, qpos: Any) -> None:
+        """Wait for every input and controller, then move to ``qpos`` (sim order) at no more
+        than reset.max_joint_speed and wait until within reset.tolerance (or ResetError)."""
+        assert self.inputs is not None and self.motion is not None
+        self.inputs.restart()
+        self.wait_for_inputs()
+        self.wait_for_controllers()
+        self.motion.reset_to(_sim_vector(qpos))

@@ -1,0 +1,97 @@
+"""The motions RealEnv makes on its own: the reset move and the hold.
+
+A hold is what ros2_control itself treats as "stay where you are", per controller kind
+(ros-controls/ros2_controllers, joint_trajectory_controller/src/joint_trajectory_controller.cpp,
+validate_trajectory_msg: an empty trajectory is rejected and the running one continues):
+
+- joint_trajectory_controller: a one-point trajectory with all its joints at the measured
+  positions;
+- forward_command_controller, position interface: the measured positions;
+- forward_command_controller, velocity interface: zero.
+
+Without a fresh, valid measurement only the velocity controllers get their zero: a stale
+position would pull the robot back, so a position controller's last (checked) target stands.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from maniskill_real.config import ResetConfig
+from maniskill_real.core.joints import JointMap
+from maniskill_real.errors import ResetError
+from maniskill_real.ros.commands import ControllerCommand
+
+RESET_COMMAND_RATE = 50.0  # Hz, for parts reset through forward command controllers
+HOLD_TIME_S = 0.05
+"""time_from_start of a hold point: the trajectory controller brakes from the measured state."""
+
+
+class Motion:
+    """Sends the reset move and holds through the controllers' command publishers."""
+
+    def __init__(
+        self,
+        commands: dict[str, ControllerCommand],
+        joint_map: JointMap,
+        reset: ResetConfig,
+        measured: Callable[[], np.ndarray],
+    ) -> None:
+        """``measured``: the newest fresh, valid joint positions (sim order), raising if none."""
+        self.commands = commands
+        self.joint_map = joint_map
+        self.config = reset
+        self.measured = measured
+
+    def hold(self, qpos: np.ndarray | None) -> None:
+        """Every controller holds still (see the module docstring); ``qpos`` in sim order."""
+        for part, command in self.commands.items():
+            current = None if qpos is None else self.joint_map.to_controller(part, qpos)
+            command.hold(current, HOLD_TIME_S)
+
+    def reset_to(self, target: np.ndarray) -> None:
+        """Move to ``target`` (sim order) at no more than reset.max_joint_speed, then wait until
+        every joint is within reset.tolerance, or raise ResetError naming the worst joint."""
+        cfg = self.config
+        start = self.measured()
+        duration = max(float(np.max(np.abs(target - start))) / cfg.max_joint_speed, 0.1)
+        ramped = []
+        for part, command in self.commands.items():
+            goal = self.joint_map.to_controller(part, target)
+            if command.is_trajectory:
+                command.send(goal, duration)
+            else:
+                ramped.append(part)
+        velocity = [p for p in ramped if self.commands[p].controller.interface == "velocity"]
+        positional = [p for p in ramped if p not in velocity]
+        t0 = time.monotonic()
+        deadline = t0 + duration + cfg.settle_timeout
+        try:
+            while True:
+                s = min(1.0, (time.monotonic() - t0) / duration)
+                current = self.measured()
+                for part in positional:
+                    self._send_part(part, start + s * (target - start))
+                for part in velocity:  # a speed-limited P loop for velocity controllers
+                    speed = cfg.max_joint_speed
+                    self._send_part(part, np.clip(5.0 * (target - current), -speed, speed))
+                error = np.abs(current - target)
+                if s >= 1.0 and np.all(error <= cfg.tolerance):
+                    return
+                if time.monotonic() > deadline:
+                    worst = int(np.argmax(error))
+                    raise ResetError(
+                        f"reset did not converge within {duration + cfg.settle_timeout:.1f} s: "
+                        f"joint {self.joint_map.ros_joints[worst]} is {error[worst]:.4f} from "
+                        f"its target (tolerance {cfg.tolerance})"
+                    )
+                time.sleep(1.0 / RESET_COMMAND_RATE)
+        finally:
+            for part in velocity:
+                self.commands[part].hold(None, HOLD_TIME_S)
+
+    def _send_part(self, part: str, sim_values: np.ndarray) -> None:
+        self.commands[part].send(self.joint_map.to_controller(part, sim_values), 0.0)
