@@ -85,7 +85,8 @@ class MockHardware:
         self.rate = float(p["joint_state_rate"])
         self.time_constant = float(p["time_constant"])
         self.surface = ControlSurface(
-            ros, self.config, self.joint_names, initial, self._now, float(p["command_delay"])
+            ros, self.config, self.joint_names, initial, self._now,
+            lambda: self.position, float(p["command_delay"]),
         )
         self.cameras = []
         if p["publish_camera"]:

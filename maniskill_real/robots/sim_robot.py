@@ -316,7 +316,8 @@ class SimRobot:
         self._now_s = 0.0
         """Sim time in s: the surface's clock, set by :meth:`run` as physics advances."""
         self.surface = ControlSurface(
-            ros, self.config, self.joint_names, self._art.get_qpos(), lambda: self._now_s
+            ros, self.config, self.joint_names, self._art.get_qpos(), lambda: self._now_s,
+            lambda: self._art.get_qpos(),
         )
         self._apply_runtime({n: node.get_parameter_or(n).value for n in RUNTIME_PARAMETERS})
         self._drive_targets = (self._art.get_qpos(), np.zeros(len(self.joint_names)))
