@@ -5,7 +5,7 @@ Faked, because it cannot exist here: ros2_control itself (no wheel; it needs rcl
 controller_manager and its controllers' action servers are the emulator in
 ``maniskill_real/benches/controller_manager.py``, run as its own process
 (``python -m maniskill_real.benches.controller_manager``) over ideal joints
-(``robots/ideal_controllers.py``: joints follow exactly, "stuck" joints never move). Everything
+(``benches/ideal_controllers.py``: joints follow exactly, "stuck" joints never move). Everything
 this process does goes through the real services and actions (controller_manager_msgs,
 control_msgs built from upstream's definitions) with maniskill_real's client code.
 """

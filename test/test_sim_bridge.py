@@ -6,8 +6,8 @@
 - The control-mode check, built on what each ManiSkill controller declares.
 - A plain ``BaseRealAgent`` (no ROS: a stand-in for a user's own robot class, the API under
   test) runs through ``capture_sensor_data`` once per tick.
-- The tick clock (fake time) and the ros2_control controller emulator (its callbacks called
-  directly with messages; no DDS traffic is needed to check what it accepts).
+- The tick clock (fake time). The ros2_control controller emulator is tested in
+  ``test_controller_emulator.py``.
 """
 
 from __future__ import annotations
@@ -20,13 +20,10 @@ import mani_skill.envs  # noqa: F401 - registers the envs
 import numpy as np
 import pytest
 import torch
-from builtin_interfaces.msg import Duration
 from mani_skill.agents.base_agent import BaseAgent
 from mani_skill.agents.base_real_agent import BaseRealAgent
 from mani_skill.envs.sapien_env import BaseEnv
 from ros_helpers import policy_env
-from std_msgs.msg import Float64MultiArray
-from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from maniskill_real.config import load_robot_config
 from maniskill_real.core.clock import TickClock
@@ -289,47 +286,3 @@ def test_clock_counts_an_overrun_and_reanchors() -> None:
     assert clock.wait_next() == (False, 0.0)
     assert fake.t == pytest.approx(100.13)  # the next tick is one period after the overrun
 
-
-# ---------------------------------------------------------------------------------------------
-# the ros2_control controller emulator
-# ---------------------------------------------------------------------------------------------
-@pytest.fixture
-def surface():
-    from maniskill_real.benches.controller_emulator import ControllerEmulator
-    from maniskill_real.ros.node import RosNode
-
-    ros = RosNode("surface_unit_test")
-    config = load_robot_config("panda")
-    names = config.controlled_joints()
-    now = [0.0]
-    s = ControllerEmulator(ros, config, names, np.zeros(len(names)), lambda: now[0])
-    s.now = now
-    s.cbs = {c.name: c for c in config.controllers.values()}
-    yield s
-    ros.close()
-
-
-def _forward(surface, values) -> None:
-    ctrl = surface.cbs["gripper_controller"]
-    surface._forward_cb(ctrl)(Float64MultiArray(data=list(values)))
-
-
-def test_emulator_forward_command_applies_and_drops_like_upstream(surface) -> None:
-    _forward(surface, [0.01, 0.02])
-    pos, _, _ = surface.targets(0.0)
-    assert pos[-2:].tolist() == [0.01, 0.02]
-    _forward(surface, [float("nan"), 0.0])  # forward_command_controller drops non-finite
-    _forward(surface, [0.03])  # and a wrong size
-    pos, _, _ = surface.targets(0.1)
-    assert pos[-2:].tolist() == [0.01, 0.02]
-
-
-def test_emulator_trajectory_interpolates_from_the_current_target(surface) -> None:
-    ctrl = surface.cbs["arm_controller"]
-    point = JointTrajectoryPoint(positions=[1.0] * 7, time_from_start=Duration(sec=1))
-    surface._trajectory_cb(ctrl)(JointTrajectory(joint_names=list(ctrl.joints), points=[point]))
-    surface.targets(0.0)  # applied at t=0
-    pos, _, _ = surface.targets(0.5)
-    assert pos[:7] == pytest.approx([0.5] * 7)
-    pos, _, _ = surface.targets(2.0)
-    assert pos[:7] == pytest.approx([1.0] * 7)

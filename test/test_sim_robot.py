@@ -229,19 +229,23 @@ class TestSimRobot:
         assert 0.9 < reached < 1.5, reached
         np.testing.assert_allclose(sim.latest(ARM), target, atol=0.01)
 
-    def test_empty_trajectory_holds_position(self, sim: Sim) -> None:
-        """An empty JointTrajectory stops the arm where its interpolated target is now."""
+    def test_empty_trajectory_is_rejected_and_the_arm_runs_on(self, sim: Sim) -> None:
+        """An empty JointTrajectory is no hold: joint_trajectory_controller rejects it (its
+        joints are not the controller's; logged) and the running trajectory reaches its target
+        (validate_trajectory_msg, ros2_controllers' joint_trajectory_controller.cpp)."""
+        rejected = "Joints on incoming trajectory don't match the controller joints."
         start = sim.latest(ARM)
         target = start.copy()
         target[0] -= 0.3
         sim.send_arm(target, after=2.0)
-        time.sleep(0.6)
+        wait_until(lambda: start[0] - sim.latest(ARM)[0] > 0.03, 5.0, "the arm to move")
+        before = sim.proc.log().count(rejected)
         sim.arm.publish(JointTrajectory())
-        time.sleep(0.3)
-        held = sim.latest(ARM)
-        time.sleep(1.0)
-        np.testing.assert_allclose(sim.latest(ARM), held, atol=3e-3)
-        assert 0.1 < (start[0] - held[0]) / 0.3 < 0.6  # stopped part-way
+        wait_until(lambda: sim.proc.log().count(rejected) > before, 5.0, "the rejection")
+        assert start[0] - sim.latest(ARM)[0] < 0.25, "the trajectory ended before the test"
+        wait_until(
+            lambda: np.allclose(sim.latest(ARM), target, atol=0.01), 10.0, "the arm's target"
+        )
 
     def test_camera_frames_info_and_depth(self, sim: Sim) -> None:
         """rgb8 640x480 renders with a matching plumb_bob CameraInfo (K from the configured FOV,

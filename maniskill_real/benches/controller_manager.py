@@ -854,7 +854,7 @@ PARAMETERS: dict[str, object] = {
 
 
 def main(args: list[str] | None = None) -> None:
-    """The emulator alone, over ideal controllers (robots/ideal_controllers.py), until SIGINT
+    """The emulator alone, over ideal controllers (benches/ideal_controllers.py), until SIGINT
     or SIGTERM."""
     from maniskill_real.benches.ideal_controllers import ideal_executors
 

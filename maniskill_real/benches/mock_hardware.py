@@ -111,7 +111,8 @@ class MockHardware:
         self.time_constant = float(p["time_constant"])
         self.fault = str(p["joint_state_fault"])
         self.surface = ControllerEmulator(
-            ros, self.config, self.joint_names, initial, self._now, float(p["command_delay"])
+            ros, self.config, self.joint_names, initial, self._now,
+            lambda: self.position, float(p["command_delay"]),
         )
         self.cameras = []
         if p["publish_camera"]:

@@ -358,7 +358,8 @@ class SimRobot:
         self._now_s = 0.0
         """Sim time in s: the surface's clock, set by :meth:`run` as physics advances."""
         self.surface = ControllerEmulator(
-            ros, self.config, self.joint_names, self._art.get_qpos(), lambda: self._now_s
+            ros, self.config, self.joint_names, self._art.get_qpos(), lambda: self._now_s,
+            lambda: self._art.get_qpos(),
         )
         self._apply_runtime({n: v for n, v in p.items() if PARAMETERS[n].runtime})
         self._drive_targets = (self._art.get_qpos(), np.zeros(len(self.joint_names)))
