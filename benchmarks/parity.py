@@ -57,6 +57,7 @@ def run(config: str, mode: str, seeds: list[int], logs: Path) -> list[dict]:
         logs / f"sim_robot_{mode}.log",
         robot_config=config,
         control_mode=mode,
+        reset_scene_service=True,
         publish_depth=False,
     ):
         sim = gym.make(

@@ -31,6 +31,7 @@ NODE_PARAMETERS = {
     "publish_depth": (bool, "publish 16UC1 depth in mm on each camera's depth_topic"),
     "command_delay": (float, "s that every command waits before it takes effect"),
     "joint_state_noise": (float, "rad: std of gaussian noise on published joint positions"),
+    "reset_scene_service": (bool, "offer ~/reset_scene, which teleports the robot (off: unset)"),
 }
 
 

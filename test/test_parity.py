@@ -46,7 +46,13 @@ def test_scripted_grasp_parity(start_robot, tmp_path: Path, mode: str) -> None:
     """The same actions pick the cube both ways, and the robot's joints and TCP stay within the
     stated bounds of the pure sim's at every step."""
     config = sim_config(tmp_path, cameras=False)
-    start_robot("sim_robot", robot_config=str(config), control_mode=mode, seed=SEED)
+    start_robot(
+        "sim_robot",
+        robot_config=str(config),
+        control_mode=mode,
+        seed=SEED,
+        reset_scene_service=True,
+    )
     env = RealEnv(policy_env(mode), robot_config=config, scene_reset=SCENE_RESET)
     try:
         pure, real, gap = parity(env, "PickCube-v1", SEED)
@@ -68,14 +74,14 @@ def test_camera_through_ros_matches_sim_render(start_robot, tmp_path: Path) -> N
     aligned back by RealEnv, it matches ManiSkill's own render of the same scene (PSNR bound),
     and depth keeps its channel and millimetre units."""
     config = sim_config(tmp_path, cameras=True)
-    start_robot("sim_robot", robot_config=str(config), seed=SEED)
+    start_robot("sim_robot", robot_config=str(config), seed=SEED, reset_scene_service=True)
     reference = policy_env(obs_mode="rgb+depth")
     expected, _ = reference.reset(seed=SEED)
     reference.close()
     sim = policy_env(obs_mode="rgb+depth")
     env = RealEnv(sim, robot_config=config, scene_reset=SCENE_RESET)
     try:
-        env.reset(seed=SEED)
+        env.reset(seed=SEED, reset_scene_service=True)
         obs, *_ = env.step(np.zeros(8, dtype=np.float32))  # a frame rendered after the reset
     finally:
         env.close()
@@ -92,10 +98,10 @@ def test_dropped_topic_raises_stale_input_naming_it(start_robot, tmp_path: Path)
     """sim_robot's drop_topics knob silences /joint_states mid-episode: the next steps raise
     StaleInputError naming /joint_states, instead of acting on an old reading."""
     config = sim_config(tmp_path, cameras=False)
-    start_robot("sim_robot", robot_config=str(config), seed=SEED)
+    start_robot("sim_robot", robot_config=str(config), seed=SEED, reset_scene_service=True)
     env = RealEnv(policy_env(), robot_config=config, scene_reset=SCENE_RESET)
     try:
-        env.reset(seed=SEED)
+        env.reset(seed=SEED, reset_scene_service=True)
         env.step(np.zeros(8, dtype=np.float32))
         env.agent.ros.set_parameter("/sim_robot", "drop_topics", ["/joint_states"], 5.0)
         with pytest.raises(StaleInputError, match="/joint_states") as err:

@@ -157,7 +157,12 @@ class Sim:
 def sim(start_shared_robot: Callable[..., RobotProcess]) -> Iterator[Sim]:
     client = Sim(
         start_shared_robot(
-            "sim_robot", seed=0, camera_fov=FOV, camera_width=WIDTH, camera_height=HEIGHT
+            "sim_robot",
+            seed=0,
+            camera_fov=FOV,
+            camera_width=WIDTH,
+            camera_height=HEIGHT,
+            reset_scene_service=True,
         )
     )
     try:
@@ -396,7 +401,12 @@ def left_robot(start_shared_robot: Callable[..., RobotProcess]) -> RobotProcess:
     """sim_robot as a namespaced bringup would start it, with a remapped depth topic, on the
     time it publishes on /clock."""
     return start_shared_robot(
-        "sim_robot", ros_args=LEFT_ARGS, robot_config="panda_sim", seed=0, use_sim_time=True
+        "sim_robot",
+        ros_args=LEFT_ARGS,
+        robot_config="panda_sim",
+        seed=0,
+        use_sim_time=True,
+        reset_scene_service=True,
     )
 
 
@@ -462,7 +472,13 @@ class TestNamespacedOnSimTime:
 def test_real_env_on_another_task(start_robot: Callable[..., RobotProcess]) -> None:
     """sim_robot running PushCube-v1 with the shipped panda_sim config, unedited: RealEnv on
     PushCube-v1 waits only for the task state PushCube reports (success), resets and steps."""
-    start_robot("sim_robot", env_id="PushCube-v1", robot_config="panda_sim", seed=0)
+    start_robot(
+        "sim_robot",
+        env_id="PushCube-v1",
+        robot_config="panda_sim",
+        seed=0,
+        reset_scene_service=True,
+    )
     sim = gym.make(
         "PushCube-v1",
         obs_mode="state",

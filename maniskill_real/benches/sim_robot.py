@@ -71,6 +71,11 @@ PARAMETERS: dict[str, Spec] = {
         high=3.0,
     ),
     "publish_depth": Spec(True, "publish 16UC1 depth in mm on each camera's depth_topic"),
+    "reset_scene_service": Spec(
+        False,
+        "offer ~/reset_scene (std_srvs/Trigger), which teleports the robot and the scene: off "
+        "unless asked for, so no other process can move the robot through it by accident",
+    ),
     # settable while running: fault and realism knobs, and the seed ~/reset_scene uses
     "seed": Spec(0, "seed of the scene that ~/reset_scene restores", runtime=True, low=0),
     "command_delay": Spec(
@@ -374,7 +379,8 @@ class SimRobot:
         self.max_lag = 0.0
 
         self._resets: queue.SimpleQueue[tuple[int, threading.Event]] = queue.SimpleQueue()
-        node.create_service(Trigger, "~/reset_scene", self._on_reset_scene)
+        if p["reset_scene_service"]:
+            node.create_service(Trigger, "~/reset_scene", self._on_reset_scene)
         node.add_post_set_parameters_callback(
             lambda params: self._apply_runtime({q.name: q.value for q in params})
         )

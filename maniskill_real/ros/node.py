@@ -231,13 +231,16 @@ class RosNode:
         return self.node.create_subscription(msg_type, topic, callback, qos)
 
     def other_publishers(self, topic: str) -> list[str]:
-        """Fully qualified names of the nodes other than this one that publish on ``topic``."""
+        """Fully qualified names of the other publishers on ``topic`` (this node's one
+        publisher excluded; a namesake in another process is not)."""
+        names = [
+            f"{info.node_namespace.rstrip('/')}/{info.node_name}"
+            for info in self.node.get_publishers_info_by_topic(topic)
+        ]
+        # Our own publisher is one of them; another process may carry the same node name.
         me = self.node.get_fully_qualified_name()
-        names = []
-        for info in self.node.get_publishers_info_by_topic(topic):
-            name = f"{info.node_namespace.rstrip('/')}/{info.node_name}"
-            if name != me:
-                names.append(name)
+        if me in names:
+            names.remove(me)
         return names
 
     def wait_for_subscribers(self, publisher: Any, timeout: float) -> bool:

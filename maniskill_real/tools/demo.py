@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         log = Path(tempfile.mkdtemp(prefix="maniskill_real_demo_")) / f"{executable}.log"
         params: dict[str, object] = {"robot_config": config}
         if args.robot == "sim":
-            params.update(seed=args.seed, control_mode=args.control_mode)
+            params.update(seed=args.seed, control_mode=args.control_mode, reset_scene_service=True)
         print(f"starting {executable} (log: {log})")
         robot = RobotProcess(executable, log, **params)
     sim = gym.make(
