@@ -81,7 +81,7 @@ def test_camera_through_ros_matches_sim_render(start_robot, tmp_path: Path) -> N
     sim = policy_env(obs_mode="rgb+depth")
     env = RealEnv(sim, robot_config=config, scene_reset=SCENE_RESET)
     try:
-        env.reset(seed=SEED, reset_scene_service=True)
+        env.reset(seed=SEED)
         obs, *_ = env.step(np.zeros(8, dtype=np.float32))  # a frame rendered after the reset
     finally:
         env.close()
@@ -101,7 +101,7 @@ def test_dropped_topic_raises_stale_input_naming_it(start_robot, tmp_path: Path)
     start_robot("sim_robot", robot_config=str(config), seed=SEED, reset_scene_service=True)
     env = RealEnv(policy_env(), robot_config=config, scene_reset=SCENE_RESET)
     try:
-        env.reset(seed=SEED, reset_scene_service=True)
+        env.reset(seed=SEED)
         env.step(np.zeros(8, dtype=np.float32))
         env.agent.ros.set_parameter("/sim_robot", "drop_topics", ["/joint_states"], 5.0)
         with pytest.raises(StaleInputError, match="/joint_states") as err:

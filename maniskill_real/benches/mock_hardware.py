@@ -52,9 +52,9 @@ PARAMETERS: dict[str, Spec] = {
         "",
         "a fault of the published joint_states, for tests of what RealEnv refuses: "
         "duplicate_name (the last joint named as the first), nan (first position NaN), "
-        "future_stamp (5 s ahead), zero_stamp, stamp_back (1 s behind the previous)",
+        "future_stamp (5 s ahead), zero_stamp",
         runtime=True,
-        choices=("", "duplicate_name", "nan", "future_stamp", "zero_stamp", "stamp_back"),
+        choices=("", "duplicate_name", "nan", "future_stamp", "zero_stamp"),
     ),
     "publish_camera": Spec(True, "publish a test pattern on every configured camera's topics"),
     "camera_rate": Spec(15.0, "Hz of the test camera", positive=True, high=1000.0),
@@ -171,8 +171,6 @@ class MockHardware:
             stamp += 5_000_000_000
         elif self.fault == "zero_stamp":
             stamp = 0
-        elif self.fault == "stamp_back":
-            stamp -= 1_000_000_000
         self.surface.publish_joint_states(
             stamp, position, self.velocity, np.zeros_like(position), names
         )

@@ -174,12 +174,7 @@ class ROS2Agent(RealAgent):
                     f"nothing subscribes to {command.topic} after {timeout:.1f} s; is "
                     f"controller '{command.controller.name}' loaded and active?"
                 )
-            others = self.ros.other_publishers(command.topic)
-            if others:
-                raise RealEnvError(
-                    f"{', '.join(others)} also publish(es) on {command.topic}: one writer per "
-                    "robot; stop the other process first"
-                )
+            self._check_single_writer(command)
 
     def sample(self) -> Snapshot:
         """Read every input now; raise for one that is stale or invalid."""
@@ -273,8 +268,21 @@ class ROS2Agent(RealAgent):
         bad = [p for p, v in per_part.items() if not np.all(np.isfinite(v))]
         if bad:
             raise ActionError(f"non-finite {interface} targets for {', '.join(bad)}; sent nothing")
+        for part in per_part:
+            self._check_single_writer(self.commands[part])
         for part, targets in per_part.items():
             self.commands[part].send(targets, self.command_horizon)
+
+    def _check_single_writer(self, command: ControllerCommand) -> None:
+        """One writer per robot: another publisher on a command topic (a second RealEnv, a
+        teleop node) would take turns with this one on the robot."""
+        assert self.ros is not None
+        others = self.ros.other_publishers(command.topic)
+        if others:
+            raise RealEnvError(
+                f"{', '.join(others)} also publish(es) on {command.topic}: one writer per "
+                "robot; stop the other process first"
+            )
 
     def _check_deadman(self) -> None:
         """With safety.deadman configured, a true and fresh heartbeat or nothing goes out."""

@@ -185,17 +185,23 @@ class RobotInputs:
         self.ros.wait_for_clock(timeout)
         for latest in self.streams():
             latest.wait(max(0.0, deadline - time.monotonic()))
-        return self.sample()
+        while True:  # a robot that just came back: its first fresh messages are on their way
+            try:
+                return self.sample()
+            except StaleInputError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def joints(self) -> JointReading:
         """The newest /joint_states, validated, in sim order."""
         topic = self.joint_states.topic
         msg, stamp, age = self.joint_states.get()
         max_age = self.config.joint_states_max_age
+        if msg is not None and stamp == 0:
+            raise InvalidInputError(f"{topic}: a zero header stamp: its age can't be told")
         if msg is None or age > max_age:
             raise StaleInputError(topic, age, max_age)
-        if stamp == 0:
-            raise InvalidInputError(f"{topic}: a zero header stamp: its age can't be told")
         if age < -FUTURE_TOLERANCE_S:
             raise InvalidInputError(
                 f"{topic}: stamped {-age:.3f} s in the future (tolerance {FUTURE_TOLERANCE_S} "

@@ -26,6 +26,7 @@ from rclpy.qos import (
     QoSProfile,
     ReliabilityPolicy,
 )
+from rclpy.signals import SignalHandlerOptions
 
 from maniskill_real.config import fastdds_profile
 from maniskill_real.errors import TopicTimeoutError
@@ -143,14 +144,19 @@ class RosNode:
         cli_args: list[str] | None = None,
         read_only: bool = False,
     ) -> None:
-        """``read_only``: refuse every parameter change from outside (RealEnv's node: its
-        parameters change safety behaviour)."""
+        """``read_only``: refuse every parameter change from outside, and leave SIGINT/SIGTERM
+        to the caller (RealEnv's node: its parameters change safety behaviour, and its signal
+        handlers must hold the robot before rclpy shuts the context down)."""
         self.context = Context()
         use_shipped_fastdds_profile()
         use_local_discovery()
         self.cli_args = list(sys.argv if cli_args is None else cli_args)
         """The command line rclpy took ROS arguments from."""
-        rclpy.init(args=self.cli_args, context=self.context)
+        rclpy.init(
+            args=self.cli_args,
+            context=self.context,
+            signal_handler_options=SignalHandlerOptions.NO if read_only else None,
+        )
         try:
             self.node = Node(
                 name,

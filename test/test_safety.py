@@ -1,0 +1,418 @@
+"""Faults a real arm meets, injected between real processes: what RealEnv publishes, and what
+it doesn't.
+
+``mock_hardware`` runs as a separate process and stands in for the physical arm and its
+ros2_control controllers (both cannot exist here); its ``joint_state_fault`` knob makes it
+publish the broken /joint_states a faulty driver would, and ``command_delay`` a slow robot.
+RealEnv runs in this process, or, for the signal tests, in a child process running the
+README's loop (``realenv_loop.py``). A probe node records every command and /joint_states.
+The robot config is the shipped panda.yaml and its safety limits (reset speed raised to 2
+rad/s to keep resets short).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from ros_helpers import policy_env, wait_until
+from test_real_env import DISCOVERY_S, Probe, mock_params
+
+from maniskill_real.config import load_robot_config
+from maniskill_real.env.real_env import RealEnv
+from maniskill_real.errors import (
+    ConfigError,
+    InvalidInputError,
+    RealEnvError,
+    SafetyError,
+    StaleInputError,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+ARM = [f"panda_joint{i}" for i in range(1, 8)]
+FINGERS = ["panda_finger_joint1", "panda_finger_joint2"]
+
+
+def shipped(tmp_path: Path, name: str = "panda", **edits: Any) -> Path:
+    """The shipped panda.yaml, reset at 2 rad/s, with top-level keys replaced by ``edits``."""
+    raw = yaml.safe_load((REPO / "config" / "panda.yaml").read_text())
+    raw["reset"]["max_joint_speed"] = 2.0
+    for key, value in edits.items():
+        raw[key] = value
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def safety(**overrides: Any) -> dict:
+    raw = yaml.safe_load((REPO / "config" / "panda.yaml").read_text())["safety"]
+    return {**raw, **overrides}
+
+
+def velocity_arm(tmp_path: Path) -> Path:
+    raw = yaml.safe_load((REPO / "config" / "panda.yaml").read_text())
+    raw["reset"]["max_joint_speed"] = 2.0
+    raw["controllers"]["arm"].update(kind="forward_command_controller", interface="velocity")
+    path = tmp_path / "velocity.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def probe() -> Any:
+    p = Probe()
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def envs() -> Any:
+    made: list[Any] = []
+    yield made
+    for env in reversed(made):
+        env.close()
+
+
+def real_env(envs: list, config: Path, mode: str = "pd_joint_delta_pos") -> RealEnv:
+    """A RealEnv whose command topics the robot and the probe both hear (volatile topics keep
+    nothing for a late subscriber)."""
+    env = RealEnv(policy_env(mode), robot_config=config, scene_reset="none")
+    envs.append(env)
+    for command in env.agent.commands.values():
+        wait_until(lambda c=command: c.subscriber_count >= 2, DISCOVERY_S, command.topic)
+    return env
+
+
+def commands_since(probe: Probe, marks: tuple[int, ...]) -> list[Any]:
+    probe.quiet()
+    return [m for r, mark in zip(probe.commands, marks, strict=True) for m in r.since(mark)]
+
+
+def marks(probe: Probe) -> tuple[int, ...]:
+    return tuple(r.count for r in probe.commands)
+
+
+def assert_only_holds(sent: list[Any], measured: dict[str, float]) -> None:
+    """Every message is a hold at ``measured`` (joint name -> position): nothing moved."""
+    for msg in sent:
+        if hasattr(msg, "points"):
+            (point,) = msg.points
+            got = dict(zip(msg.joint_names, point.positions, strict=True))
+        else:
+            got = dict(zip(FINGERS, msg.data, strict=True))  # the gripper controller's order
+        assert got == pytest.approx({j: measured[j] for j in got}, abs=1e-6)
+
+
+def set_fault(probe: Probe, value: str) -> None:
+    probe.ros.set_parameter("/mock_hardware", "joint_state_fault", value, DISCOVERY_S)
+
+
+# ---------------------------------------------------------------------------------------------
+# check, then send
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "fault, error, says",
+    [
+        ("duplicate_name", InvalidInputError, "more than once"),
+        ("nan", InvalidInputError, "non-finite"),
+        ("future_stamp", InvalidInputError, "in the future"),
+        ("zero_stamp", InvalidInputError, "zero header stamp"),
+    ],
+)
+def test_an_untrustworthy_reading_sends_nothing(
+    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe, envs: list,
+    fault: str, error: type, says: str,
+) -> None:
+    """A broken /joint_states (after the observation the policy acted on has aged past its
+    max age): step() raises naming the fault and publishes nothing; every later step refuses
+    until reset(), which succeeds once the robot's readings are sound again."""
+    config = shipped(tmp_path)
+    start_robot("mock_hardware", **mock_params(config))
+    env = real_env(envs, config)
+    env.reset(seed=0)
+    env.step(np.zeros(8, dtype=np.float32))
+    set_fault(probe, fault)
+    time.sleep(0.4)  # the observation's reading is now older than max_age (0.25 s)
+    before = marks(probe)
+    with pytest.raises(error, match=says):
+        env.step(np.full(8, 0.5, dtype=np.float32))
+    with pytest.raises(RealEnvError, match="holding after"):
+        env.step(np.full(8, 0.5, dtype=np.float32))
+    assert commands_since(probe, before) == []
+    set_fault(probe, "")
+    time.sleep(0.3)  # sound readings again
+    env.reset(seed=0)
+    env.step(np.zeros(8, dtype=np.float32))
+
+
+def test_a_restarted_robot_is_not_commanded_from_the_old_reading(
+    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe, envs: list
+) -> None:
+    """The robot process dies mid-episode and comes back elsewhere (joint 1 moved by 0.44 rad).
+    Steps during the outage raise and publish nothing, and so do steps after the restart: the
+    env holds until reset(), which then drives the robot from where it really is."""
+    config = shipped(tmp_path, safety=safety(watchdog_timeout=0))  # staleness, not the watchdog
+    params = mock_params(config)
+    robot = start_robot("mock_hardware", **params)
+    env = real_env(envs, config)
+    env.reset(seed=0)
+    for _ in range(3):
+        env.step(np.zeros(8, dtype=np.float32))
+    robot.stop()
+    time.sleep(0.4)
+    before = marks(probe)
+    with pytest.raises(StaleInputError, match="joint_states"):
+        env.step(np.zeros(8, dtype=np.float32))
+    for _ in range(5):
+        with pytest.raises(RealEnvError, match="holding after StaleInputError"):
+            env.step(np.zeros(8, dtype=np.float32))
+    assert commands_since(probe, before) == []
+
+    moved = list(params["initial_positions"])
+    moved[-1] += 0.44  # panda_joint1: the mock lists joints in reverse
+    start_robot("mock_hardware", **{**params, "initial_positions": moved})
+    probe.positions()
+    with pytest.raises(RealEnvError, match="holding after"):
+        env.step(np.zeros(8, dtype=np.float32))
+    assert commands_since(probe, before) == []
+    env.reset(seed=0)  # sound readings again: the robot is driven to the episode start
+
+
+def test_a_failed_reset_blocks_step(
+    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe, envs: list
+) -> None:
+    """reset() fails (the robot is gone): step() then raises and publishes nothing."""
+    config = shipped(tmp_path, input_timeout=1.0)
+    robot = start_robot("mock_hardware", **mock_params(config))
+    env = real_env(envs, config)
+    env.reset(seed=0)
+    robot.stop()
+    time.sleep(0.4)
+    before = marks(probe)
+    with pytest.raises(RealEnvError):
+        env.reset(seed=1)
+    with pytest.raises(RealEnvError, match="holding after|call reset"):
+        env.step(np.zeros(8, dtype=np.float32))
+    assert commands_since(probe, before) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# command limits
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["pd_joint_pos", "pd_ee_pose", "pd_joint_delta_pos"])
+def test_extreme_actions_are_clipped_to_the_limits(
+    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe, envs: list, mode: str
+) -> None:
+    """The corners of the action space, in every mode: each published arm target stays within
+    one control period at the robot's speed limit of the measured position, inside the joint
+    limits and the margin, and info names the joints clipped."""
+    config = shipped(tmp_path)
+    start_robot("mock_hardware", **mock_params(config))
+    env = real_env(envs, config, mode)
+    cfg = load_robot_config(config)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    lower, upper = env.safety.lower, env.safety.upper
+    step = env.safety.max_velocity * env.control_dt
+    clipped = 0
+    for _ in range(15):
+        measured = env.agent.snapshot.qpos.copy()
+        before = marks(probe)
+        action = np.sign(rng.uniform(-1, 1, env.action_space.shape)).astype(np.float32)
+        _, _, _, _, info = env.step(action)
+        clipped += bool(info["safety"]["clipped"])
+        (msg,) = probe.trajectory.wait_since(before[0], 1)
+        target = np.array(msg.points[0].positions)
+        index = [env.safety.names.index(j) for j in cfg.controllers["arm"].joints]
+        # 1e-6 rad: the gate reads the measurement as the twin holds it, in float32
+        assert np.all(np.abs(target - measured[index]) <= step[index] + 1e-6)
+        assert np.all((target >= lower[index] - 1e-6) & (target <= upper[index] + 1e-6))
+    assert clipped > 0
+
+
+def test_refuse_raises_and_sends_nothing(
+    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe, envs: list
+) -> None:
+    """``on_limit: refuse`` for the step limit: a big action raises SafetyError naming the
+    joint, nothing is published, and the robot holds (it was not moving)."""
+    config = shipped(tmp_path, safety=safety(on_limit={"step": "refuse"}))
+    start_robot("mock_hardware", **mock_params(config))
+    env = real_env(envs, config, "pd_joint_pos")
+    env.reset(seed=0)
+    held = probe.positions()
+    before = marks(probe)
+    with pytest.raises(SafetyError, match="step limit: joint panda_joint"):
+        env.step(np.ones(8, dtype=np.float32))
+    assert_only_holds(commands_since(probe, before), held)
+
+
+def test_a_delayed_robot_is_out_of_distribution(
+    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe, envs: list
+) -> None:
+    """A 0.2 s command delay (lag the policy never saw): the tracking error between target and
+    measurement grows until SafetyError says the robot is not following, and the robot holds."""
+    config = shipped(tmp_path, safety=safety(max_tracking_error=0.1, blend_in_steps=1))
+    start_robot("mock_hardware", **mock_params(config, command_delay=0.2))
+    env = real_env(envs, config, "pd_joint_delta_pos")
+    env.reset(seed=0)
+    with pytest.raises(SafetyError, match="not following"):
+        for _ in range(40):
+            env.step(np.full(8, 1.0, dtype=np.float32))
+
+
+# ---------------------------------------------------------------------------------------------
+# closed by default
+# ---------------------------------------------------------------------------------------------
+def test_config_refuses_what_the_robot_cannot_do(tmp_path: Path) -> None:
+    too_fast = shipped(tmp_path, "fast", reset={"max_joint_speed": 100.0})
+    with pytest.raises(ConfigError, match="reset.max_joint_speed.*exceeds the robot's slowest"):
+        load_robot_config(too_fast)
+    over = shipped(tmp_path, "over", safety=safety(max_joint_velocity=5.0))
+    with pytest.raises(ConfigError, match="robot_limits.max_joint_velocity.panda_joint1"):
+        load_robot_config(over)
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(shipped(tmp_path).read_text() + "\nnamespace: /left\n")
+    with pytest.raises(ConfigError, match="duplicate key 'namespace'"):
+        load_robot_config(twice)
+    for bad in ({"namespace": 5}, {"joint_states": {"topic": "joint states"}}):
+        with pytest.raises(ConfigError, match=str(tmp_path)):
+            load_robot_config(shipped(tmp_path, "bad", **bad))
+
+
+def test_a_second_writer_is_refused(
+    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe, envs: list
+) -> None:
+    """Two RealEnvs on one robot: the second one's reset refuses, naming the first; the first
+    one's next step refuses too (the gripper would otherwise be told open/close in turn)."""
+    config = shipped(tmp_path, safety=safety(watchdog_timeout=0))  # the waits are discovery's
+    start_robot("mock_hardware", **mock_params(config))
+    first = real_env(envs, config)
+    first.reset(seed=0)
+    second = real_env(envs, config)
+    topic = first.agent.commands["gripper"].topic
+    # Refused once DDS discovery has shown each process the other's publisher (on one host
+    # normally well under a second; until then neither can know).
+    wait_until(lambda: second.agent.ros.other_publishers(topic), DISCOVERY_S, "discovery")
+    with pytest.raises(RealEnvError, match="also publish"):
+        second.reset(seed=0)
+    wait_until(lambda: first.agent.ros.other_publishers(topic), DISCOVERY_S, "discovery")
+    with pytest.raises(RealEnvError, match="also publish"):
+        first.step(np.zeros(8, dtype=np.float32))
+
+
+def test_parameters_of_realenv_are_read_only(
+    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe, envs: list
+) -> None:
+    """Another process can't switch RealEnv's node to sim time (which would disable stale
+    detection): the parameter service refuses."""
+    config = shipped(tmp_path)
+    start_robot("mock_hardware", **mock_params(config))
+    env = real_env(envs, config)
+    env.reset(seed=0)
+    with pytest.raises(RuntimeError, match="read-only"):
+        probe.ros.set_parameter("/real_env", "use_sim_time", True, DISCOVERY_S)
+    assert env.agent.ros.node.get_parameter("use_sim_time").value is False
+
+
+def test_deadman_must_be_fresh_and_true(
+    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe, envs: list
+) -> None:
+    from std_msgs.msg import Bool
+
+    config = shipped(tmp_path, safety=safety(deadman={"topic": "deadman", "max_age": 0.3}))
+    start_robot("mock_hardware", **mock_params(config))
+    env = real_env(envs, config)
+    heartbeat = probe.ros.publisher(Bool, "/deadman")
+    stop = {"beat": True}
+
+    def beat() -> None:
+        while stop["beat"]:
+            heartbeat.publish(Bool(data=True))
+            time.sleep(0.05)
+
+    import threading
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        env.reset(seed=0)
+        env.step(np.zeros(8, dtype=np.float32))
+    finally:
+        stop["beat"] = False
+        thread.join()
+    time.sleep(0.4)  # the heartbeat is stale (0.3 s); within the watchdog's 0.5 s
+    held = probe.positions()
+    before = marks(probe)
+    with pytest.raises(SafetyError, match="deadman /deadman is .* old"):
+        env.step(np.full(8, 1.0, dtype=np.float32))
+    assert_only_holds(commands_since(probe, before), held)
+
+
+# ---------------------------------------------------------------------------------------------
+# signals and the watchdog: RealEnv in a child process
+# ---------------------------------------------------------------------------------------------
+def start_loop(config: Path, tmp_path: Path, stall: float = 0.0) -> subprocess.Popen:
+    log = open(tmp_path / "loop.log", "w")  # noqa: SIM115 - the child owns it
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "realenv_loop.py"), str(config), str(stall)],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        env=os.environ,
+    )
+    line = proc.stdout.readline()
+    assert line.strip() == "stepping", (tmp_path / "loop.log").read_text()
+    return proc
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, -signal.SIGINT), (signal.SIGTERM, 143)])
+def test_signals_hold_the_arm(
+    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe,
+    signum: int, code: int,
+) -> None:
+    """SIGINT or SIGTERM while the README's loop (no try/finally) drives a velocity arm: the
+    process sends zero velocity, exits as Python does for that signal (KeyboardInterrupt
+    re-raised as SIGINT, SystemExit(143) for SIGTERM; not an abort), and the arm stops."""
+    config = velocity_arm(tmp_path)
+    start_robot("mock_hardware", **mock_params(config))
+    proc = start_loop(config, tmp_path)
+    time.sleep(0.5)
+    before = marks(probe)
+    proc.send_signal(signum)
+    assert proc.wait(timeout=20) == code, (tmp_path / "loop.log").read_text()
+    zeros = [m for m in commands_since(probe, before) if hasattr(m, "data") and len(m.data) == 7]
+    assert zeros and list(zeros[-1].data) == [0.0] * 7
+    a = probe.positions()
+    time.sleep(0.5)
+    b = probe.positions()
+    assert [b[j] for j in ARM] == pytest.approx([a[j] for j in ARM], abs=1e-9)
+
+
+def test_the_watchdog_stops_a_stalled_policy(
+    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe
+) -> None:
+    """The policy stalls for 2 s between steps with a velocity arm moving: within the watchdog
+    timeout (0.5 s) the arm gets zero velocity and stops; the next step raises, naming the
+    watchdog."""
+    config = velocity_arm(tmp_path)
+    start_robot("mock_hardware", **mock_params(config))
+    proc = start_loop(config, tmp_path, stall=2.0)
+    try:
+        line = proc.stdout.readline().strip()
+        assert line.startswith("RealEnvError") and "watchdog" in line, line
+        wait_until(lambda: probe.arm_commands.count > 0, DISCOVERY_S, "arm commands")
+        last = probe.arm_commands.kept()[-1]
+        assert list(last.data) == [0.0] * 7
+    finally:
+        proc.kill()
+        proc.wait()
