@@ -109,8 +109,9 @@ class Probe:
             return len(self.msgs[topic])
 
     def positions(self) -> dict[str, float]:
-        """The newest /joint_states, by joint name."""
-        wait_until(lambda: self.count("/joint_states") > 0, TIMEOUT, "/joint_states")
+        """The joint positions of a /joint_states that arrives from now on, by joint name."""
+        mark = self.count("/joint_states")
+        wait_until(lambda: self.count("/joint_states") > mark, TIMEOUT, "/joint_states")
         with self._lock:
             msg = self.msgs["/joint_states"][-1]
         return dict(zip(msg.name, msg.position, strict=True))
@@ -264,7 +265,11 @@ def assert_reset_then_policy_steps(
     assert switches(robot.log()) == SWITCHED_THERE_AND_BACK
     assert probe.count(probe.arm_topic) == 0, "the reset went through the arm's topic"
     assert probe.count(f"/{RESET}/joint_trajectory") == 0
-    assert probe.count("/gripper_controller/commands") > 0, "the gripper resets on its topic"
+    wait_until(
+        lambda: probe.count("/gripper_controller/commands") > 0,
+        TIMEOUT,
+        "the gripper's reset on its topic",
+    )
     start = reached["panda_joint1"]
     action = np.zeros(env.action_space.shape, dtype=np.float32)
     action[0] = 1.0  # +0.1 rad on joint 1
