@@ -29,7 +29,8 @@ from maniskill_real.ros.stamps import stamp_to_ns
 from maniskill_real.tools.processes import RobotProcess, node_command
 
 REPO = Path(__file__).resolve().parents[1]
-RUNTIME = {"time_constant", "command_delay", "use_sim_time"}  # use_sim_time: rclpy's own
+# use_sim_time: rclpy's own
+RUNTIME = {"time_constant", "command_delay", "joint_state_fault", "use_sim_time"}
 FINGERS = ["panda_finger_joint1", "panda_finger_joint2"]
 # PickCube's rest pose in the mock's joint order (the config's controller joints, reversed),
 # so that RealEnv's reset is short.
@@ -201,7 +202,7 @@ class TestNamespace:
         )
         env = RealEnv(policy_env(obs_mode="rgb"), robot_config=left_config, scene_reset="none")
         try:
-            assert env.agent.joint_states.topic == "/left/joint_states"
+            assert env.agent.inputs.joint_states.topic == "/left/joint_states"
             obs, _ = env.reset(seed=0)
             assert obs["sensor_data"]["base_camera"]["rgb"].shape == (1, 128, 128, 3)
             env.step(np.zeros(8, dtype=np.float32))
