@@ -379,14 +379,14 @@ class ROS2Agent(RealAgent):
                 client.wait(handle, duration + cfg.reset.settle_timeout + cfg.input_timeout)
             except ControllerError as e:
                 raise ResetError(f"controllers.{part}: reset through {e}") from e
-            finally:
-                del self._reset_goals[part]
+            finally:  # (a signal's hold may have cancelled and dropped it already)
+                self._reset_goals.pop(part, None)
 
     def _cancel_reset_goals(self) -> None:
         """Cancel every reset goal under way; failures are logged (called on the way out)."""
         for part in list(self._reset_goals):
-            handle = self._reset_goals.pop(part)
-            if self.ros is None:
+            handle = self._reset_goals.pop(part, None)
+            if handle is None or self.ros is None:
                 continue
             try:
                 self.reset_clients[part].cancel(handle, self.config.input_timeout)
