@@ -13,6 +13,8 @@ here records the command topics and /joint_states and asks list_controllers.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -156,6 +158,9 @@ def configs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "slow_reset": write_config(
             folder, "slow_reset", reset_controller=RESET, reset={"settle_timeout": 0.2}
         ),
+        "slow_speed": write_config(
+            folder, "slow_speed", reset_controller=RESET, reset={"max_joint_speed": 0.1}
+        ),
         "sim_reset": write_config(folder, "sim_reset", "panda_sim", reset_controller=RESET),
     }
 
@@ -234,7 +239,7 @@ class TestCheckBeforeSending:
 # ---------------------------------------------------------------------------------------------
 def switches(log: str) -> list[str]:
     """The controller_manager's switch and goal log lines, in order."""
-    keys = ("Activating controllers", "Deactivating controllers", "Goal reached", "Aborted due")
+    keys = ("Activating", "Deactivating", "Goal reached", "Aborted due", "Canceling active")
     return [line.split("]: ", 1)[-1] for line in log.splitlines() if any(k in line for k in keys)]
 
 
@@ -325,6 +330,54 @@ def test_a_failed_reset_goal_raises_reset_error_and_switches_back(
         assert lines[3:] == SWITCHED_THERE_AND_BACK[3:]
     finally:
         env.close()
+
+
+def test_ctrl_c_during_a_reset_cancels_the_goal_and_switches_back(
+    start_robot: Callable[..., RobotProcess], probe: Probe, configs: dict[str, Path]
+) -> None:
+    """SIGINT while the arm resets through its reset controller (1 rad at 0.1 rad/s): RealEnv's
+    handler cancels the goal (the reset controller holds where the arm is) and switches back
+    to arm_controller before it leaves the graph; reset() raises KeyboardInterrupt, and the arm
+    stays short of the reset target."""
+    start = list(reversed([REST[0] + 1.0, *REST[1:]]))
+    robot = start_robot(
+        "mock_hardware", **mock_params(configs["slow_speed"], initial_positions=start)
+    )
+    env = real_env(configs["slow_speed"])
+
+    def interrupt() -> None:
+        """Once the arm is on its way (so RealEnv holds the goal's handle, accepted long ago)."""
+        moving = REST[0] + 0.95
+        wait_until(lambda: probe.positions()["panda_joint1"] < moving, TIMEOUT, "the reset")
+        os.kill(os.getpid(), signal.SIGINT)
+
+    interrupter = threading.Thread(target=interrupt, daemon=True)
+    try:
+        interrupter.start()
+        with pytest.raises(KeyboardInterrupt):
+            env.reset(seed=0)
+    finally:
+        interrupter.join(TIMEOUT)
+        env.close()
+    assert probe.states() == {
+        "arm_controller": "active",
+        "gripper_controller": "active",
+        RESET: "inactive",
+    }
+    lines = switches(robot.log())
+    assert lines == [
+        *SWITCHED_THERE_AND_BACK[:2],
+        f"{RESET}: Canceling active action goal because cancel callback received.",
+        *SWITCHED_THERE_AND_BACK[3:],
+    ]
+    readings = [probe.positions()["panda_joint1"]]
+
+    def standing_still() -> bool:
+        readings.append(probe.positions()["panda_joint1"])
+        return readings[-1] == readings[-2]
+
+    wait_until(standing_still, TIMEOUT, "the arm to stand still")
+    assert readings[-1] > REST[0] + 0.5, "the arm went on towards the reset target"
 
 
 def test_sim_robot_resets_through_the_reset_controller_and_switches_back(
