@@ -48,11 +48,26 @@ class ControllerConfig:
     interface: str
     joints: tuple[str, ...]
     """ROS joint names in the order of the controller's ``joints`` parameter."""
+    reset_controller: str | None = None
+    """A joint_trajectory_controller on the same joints that reset() switches to (STRICT) and
+    moves through FollowJointTrajectory; None: reset() streams to this controller's topic."""
 
     @property
     def command_topic(self) -> str:
         suffix = "commands" if self.kind == "forward_command_controller" else "joint_trajectory"
         return f"{self.name}/{suffix}"
+
+    def resetter(self) -> ControllerConfig | None:
+        """The reset controller as a controller of its own (position interface, same joints)."""
+        if self.reset_controller is None:
+            return None
+        return replace(
+            self,
+            name=self.reset_controller,
+            kind="joint_trajectory_controller",
+            interface="position",
+            reset_controller=None,
+        )
 
 
 @dataclass(frozen=True)
@@ -158,6 +173,10 @@ class RobotConfig:
     """The robot's own joint speed limits (its datasheet), rad/s per ROS joint name: no
     setting of this file may exceed them."""
     safety: SafetySettings = field(default_factory=SafetySettings)
+    controller_manager: str | None = "controller_manager"
+    """The controller_manager node (relative names resolve under ``namespace``) that reset()
+    asks through list_controllers whether the controllers run as configured; None: the robot
+    has none, nothing is checked."""
 
     def topic(self, name: str) -> str:
         """A configured topic name as RealEnv uses it: resolved under ``namespace``."""
@@ -169,6 +188,11 @@ class RobotConfig:
     def controlled_joints(self) -> list[str]:
         """ROS names of every joint some controller commands."""
         return [j for c in self.controllers.values() for j in c.joints]
+
+    def reset_controllers(self) -> dict[str, ControllerConfig]:
+        """part -> its reset controller (``controllers.<part>.reset_controller``), if any."""
+        out = {part: c.resetter() for part, c in self.controllers.items()}
+        return {part: c for part, c in out.items() if c is not None}
 
 
 FASTDDS_PROFILE = "fastdds_shm.xml"
@@ -334,6 +358,7 @@ class _Validator:
                 "input_timeout",
                 "robot_limits",
                 "safety",
+                "controller_manager",
             },
         )
         for required in ("robot_uid", "controllers"):
@@ -366,6 +391,9 @@ class _Validator:
                         f"joint '{j}' is already commanded by controllers.{seen[j]}",
                     )
                 seen[j] = c.part
+        manager = raw.get("controller_manager", "controller_manager")
+        manager = None if manager is None else self.topic(manager, "controller_manager")
+        self.reset_controllers(controllers, manager)
         task_namespace = raw.get("task_namespace")
         limits = self.joint_speeds(raw.get("robot_limits", {}) or {}, "robot_limits")
         reset = self.reset(raw.get("reset", {}) or {})
@@ -400,7 +428,35 @@ class _Validator:
             use_sim_time=self.flag(raw.get("use_sim_time", False), "use_sim_time"),
             robot_limits=limits,
             safety=self.safety(raw.get("safety", {}) or {}, limits),
+            controller_manager=manager,
         )
+
+    def reset_controllers(
+        self, controllers: dict[str, ControllerConfig], manager: str | None
+    ) -> None:
+        """A reset controller needs a controller_manager to switch to it, a position part (a
+        velocity command interface would keep its last value across the switch back), and a
+        name no other controller has."""
+        names = {c.name: f"controllers.{c.part}.name" for c in controllers.values()}
+        for c in controllers.values():
+            if c.reset_controller is None:
+                continue
+            key = f"controllers.{c.part}.reset_controller"
+            if manager is None:
+                raise self.fail(
+                    key,
+                    "needs a controller_manager to switch to it (key 'controller_manager' is null)",
+                )
+            if c.interface != "position":
+                raise self.fail(
+                    key,
+                    f"only for a position-interface controller ({c.name} commands "
+                    f"{c.interface}: its command interface would keep its last value across "
+                    "the switch back)",
+                )
+            if c.reset_controller in names:
+                raise self.fail(key, f"'{c.reset_controller}' is {names[c.reset_controller]}")
+            names[c.reset_controller] = key
 
     def joint_speeds(self, raw: Any, key: str) -> dict[str, float]:
         raw = self.mapping(raw, key)
@@ -509,7 +565,7 @@ class _Validator:
 
     def controller(self, part: str, spec: Any, key: str) -> ControllerConfig:
         spec = self.mapping(spec, key)
-        self.known_keys(spec, key, {"name", "kind", "interface", "joints"})
+        self.known_keys(spec, key, {"name", "kind", "interface", "joints", "reset_controller"})
         joints = spec.get("joints")
         if not isinstance(joints, list) or not joints:
             raise self.fail(f"{key}.joints", "expected a non-empty list of ROS joint names")
@@ -523,6 +579,11 @@ class _Validator:
             kind=kind,  # type: ignore[arg-type]
             interface=interface,
             joints=tuple(self.string(j, f"{key}.joints") for j in joints),
+            reset_controller=(
+                None
+                if spec.get("reset_controller") is None
+                else self.topic(spec["reset_controller"], f"{key}.reset_controller")
+            ),
         )
 
     def reset(self, raw: Any) -> ResetConfig:

@@ -19,23 +19,93 @@ sources, are in :mod:`trajectory_rules`):
   last point unless a new one came.
 
 A configurable command delay holds every message back before the controller receives it.
+
+Behind :meth:`ControllerEmulator.serve`, an emulated controller_manager
+(:mod:`controller_manager`) lists and switches these controllers and serves each trajectory
+controller's FollowJointTrajectory action, which starts trajectories here. As upstream: an
+inactive controller ignores its topic (JTC: ``topic_callback`` validates, then drops the message
+unless ``subscriber_is_active_``; forward_command_controller: ``update()`` does not run and
+``on_activate`` discards what came meanwhile); a deactivated controller leaves its command
+interfaces at their last value (JTC ``on_deactivate``); an activated JTC holds at the command
+interfaces' values (``on_activate`` with
+``set_last_command_interface_value_as_state_on_activation``, jazzy's default true).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory
 
 from maniskill_real.benches import trajectory_rules as rules
+from maniskill_real.benches.controller_manager import (
+    Constraints,
+    ControllerManagerEmulator,
+    ControllerSpec,
+    TrajectorySample,
+)
+from maniskill_real.benches.parameters import Spec
 from maniskill_real.config import ControllerConfig, RobotConfig
 from maniskill_real.ros.node import STATE_QOS, RosNode
 from maniskill_real.ros.stamps import time_msg
+
+_JTC = "every joint_trajectory_controller's "
+CONTROLLER_PARAMETERS: dict[str, Spec] = {
+    "inactive_controllers": Spec(
+        [],
+        "controllers of the robot config that the bringup loads but leaves inactive: "
+        "list_controllers shows them so, their topics are ignored, their goals rejected",
+        type_=Parameter.Type.STRING_ARRAY,
+    ),
+    "allow_partial_joints_goal": Spec(
+        False, _JTC + "allow_partial_joints_goal: take trajectories naming some of its joints"
+    ),
+    "open_loop_control": Spec(
+        False, _JTC + "open_loop_control: start a trajectory from the last command"
+    ),
+    "interpolate_from_desired_state": Spec(
+        False, _JTC + "interpolate_from_desired_state: as open_loop_control"
+    ),
+    "allow_nonzero_velocity_at_trajectory_end": Spec(
+        False, _JTC + "allow_nonzero_velocity_at_trajectory_end"
+    ),
+    "cmd_timeout": Spec(
+        0.0,
+        _JTC + "cmd_timeout, s: hold the measured position this long after a trajectory's end "
+        "unless a new one came; 0 = off",
+        low=0.0,
+        high=3600.0,
+    ),
+}
+"""The robots' parameters for their controllers (upstream's defaults; read-only)."""
+
+
+def jtc_parameters(
+    values: Mapping[str, Any], config: RobotConfig
+) -> dict[str, rules.JtcParameters]:
+    """Every trajectory controller's (reset controllers too) parameters from the node's."""
+    params = rules.JtcParameters(
+        allow_partial_joints_goal=bool(values["allow_partial_joints_goal"]),
+        open_loop_control=bool(values["open_loop_control"]),
+        interpolate_from_desired_state=bool(values["interpolate_from_desired_state"]),
+        allow_nonzero_velocity_at_trajectory_end=bool(
+            values["allow_nonzero_velocity_at_trajectory_end"]
+        ),
+        cmd_timeout=float(values["cmd_timeout"]),
+    )
+    return {c.name: params for c in _controllers(config) if c.kind == "joint_trajectory_controller"}
+
+
+def _controllers(config: RobotConfig) -> list[ControllerConfig]:
+    """What the robot loads: every configured controller and every reset controller."""
+    return [*config.controllers.values(), *config.reset_controllers().values()]
 
 
 def _trajectory(msg: JointTrajectory) -> rules.Trajectory:
@@ -87,6 +157,36 @@ class _TrajectoryController:
             [np.interp(now, self.times, self.positions[:, k]) for k in range(len(self.idx))]
         )
 
+    def velocity(self, now: float) -> np.ndarray:
+        """d(desired)/dt: the slope of the segment ``now`` lies in, zero outside them."""
+        k = int(np.searchsorted(self.times, now, side="right"))
+        if k == 0 or k == len(self.times):
+            return np.zeros(len(self.idx))
+        dt = self.times[k] - self.times[k - 1]
+        return (self.positions[k] - self.positions[k - 1]) / dt
+
+
+class _Executor:
+    """One trajectory controller as the controller_manager emulator's action server drives it
+    (``controller_manager.TrajectoryExecutor``); upstream's default constraints."""
+
+    def __init__(self, emulator: ControllerEmulator, name: str) -> None:
+        self.constraints = Constraints()
+        self._emulator = emulator
+        self._name = name
+
+    def validate(self, trajectory: JointTrajectory) -> str | None:
+        return self._emulator.goal_rejection(self._name, trajectory)
+
+    def follow(self, trajectory: JointTrajectory) -> None:
+        self._emulator.follow(self._name, trajectory)
+
+    def hold(self) -> None:
+        self._emulator.hold(self._name)
+
+    def sample(self) -> TrajectorySample:
+        return self._emulator.sample(self._name)
+
 
 class ControllerEmulator:
     """Holds every joint's position/velocity target as ros2_control controllers would set it."""
@@ -101,30 +201,44 @@ class ControllerEmulator:
         measured: Callable[[], np.ndarray],
         command_delay: float = 0.0,
         jtc_parameters: Mapping[str, rules.JtcParameters] | None = None,
+        active: Iterable[str] | None = None,
+        measured_velocity: Callable[[], np.ndarray] | None = None,
     ) -> None:
         """``joint_names``: ROS names in this robot's own order; ``clock``: seconds, the same
-        clock that ``targets(now)`` is called with (wall or sim time); ``measured``: the
-        robot's measured joint positions in ``joint_names`` order (the state interfaces a
-        trajectory controller reads), called from the thread that calls ``targets``;
-        ``jtc_parameters``: per joint_trajectory_controller name, upstream's defaults if
-        absent."""
+        clock that ``targets(now)`` is called with (wall or sim time); ``measured`` and
+        ``measured_velocity``: the robot's measured joint positions and velocities in
+        ``joint_names`` order (the state interfaces a trajectory controller reads), called from
+        the thread that calls ``targets``; ``jtc_parameters``: per joint_trajectory_controller
+        name, upstream's defaults if absent; ``active``: the controllers active at start
+        (default: the configured ones; reset controllers are loaded too, inactive)."""
+        self._ros = ros
         self.log = ros.node.get_logger()
         self.joint_names = list(joint_names)
         self._index = {n: i for i, n in enumerate(self.joint_names)}
         self._clock = clock
         self._measured = measured
+        self._measured_velocity = measured_velocity
         self.command_delay = command_delay
         self._lock = threading.Lock()
         n = len(self.joint_names)
         self._position = np.asarray(initial_positions, dtype=np.float64).copy()
+        """The position command interfaces: what the active controllers wrote last."""
         self._velocity = np.zeros(n)
         self._is_velocity = np.zeros(n, dtype=bool)
+        self._state = (self._position.copy(), np.zeros(n))
+        """The state interfaces as the last update read them, for action feedback and
+        tolerances (read on the executor thread, where the robot can't be asked)."""
         self._pending: deque[tuple[float, Callable[[float], None]]] = deque()
-        self._inactive: set[str] = set()
-        """Forward controllers the controller manager deactivated after a failed update."""
-        self._trajectory_controllers: list[_TrajectoryController] = []
+        controllers = _controllers(config)
+        self._active = set(
+            [c.name for c in config.controllers.values()] if active is None else active
+        )
+        self.on_update_error: Callable[[str], None] | None = None
+        """Called (robot thread, lock held: must not block) with a controller whose update()
+        failed; None: it is just deactivated here."""
+        self._trajectory: dict[str, _TrajectoryController] = {}
         params = dict(jtc_parameters or {})
-        for ctrl in config.controllers.values():
+        for ctrl in controllers:
             missing = [j for j in ctrl.joints if j not in self._index]
             if missing:
                 raise ValueError(f"controller {ctrl.name} names unknown joints {missing}")
@@ -134,11 +248,28 @@ class ControllerEmulator:
                 continue
             jtc_params = params.pop(ctrl.name, rules.JtcParameters())
             jtc = _TrajectoryController(ctrl, idx, jtc_params, self._position[idx], clock())
-            self._trajectory_controllers.append(jtc)
+            self._trajectory[ctrl.name] = jtc
             ros.subscribe(JointTrajectory, ctrl.command_topic, self._trajectory_cb(jtc))
         if params:
             raise ValueError(f"jtc_parameters for unknown trajectory controllers {sorted(params)}")
         self._js_pub = ros.publisher(JointState, config.joint_states_topic, STATE_QOS)
+
+    def serve(
+        self, specs: Sequence[ControllerSpec], active: Iterable[str], namespace: str
+    ) -> ControllerManagerEmulator:
+        """The controller_manager in front of these controllers (``specs`` and ``active`` as
+        ``controller_manager.bringup`` gives them, the same ``active`` as this emulator's):
+        its switches (de)activate them here, its FollowJointTrajectory goals run here, and a
+        controller whose update fails is deactivated there, as upstream's manager does."""
+        executors = {name: _Executor(self, name) for name in self._trajectory}
+        manager = ControllerManagerEmulator(
+            self._ros, specs, active, namespace, executors, on_switch=self.on_switch
+        )
+        reason = "their update resulted in an error!"
+        self.on_update_error = lambda name: self._ros.call_soon(
+            lambda: manager.deactivate([name], reason)
+        )
+        return manager
 
     # -- command intake (executor thread) -------------------------------------------------
     def _defer(self, receive: Callable[[float], None]) -> None:
@@ -156,15 +287,18 @@ class ControllerEmulator:
             data = np.asarray(msg.data, dtype=np.float64)
 
             def receive(now: float) -> None:
-                if ctrl.name in self._inactive:  # stored, but no update() runs any more
+                if ctrl.name not in self._active:  # no update() runs; on_activate forgets it
                     return
                 outcome, why = rules.forward_command(data.tolist(), len(idx))
                 if outcome is rules.ForwardOutcome.DROPPED:
                     self.log.warning(f"{ctrl.name}: {why}", throttle_duration_sec=1.0)
                 elif outcome is rules.ForwardOutcome.SIZE_ERROR:
                     self.log.error(f"{ctrl.name}: {why}")
-                    self.log.error(rules.deactivation_message(ctrl.name))
-                    self._inactive.add(ctrl.name)
+                    self._active.discard(ctrl.name)
+                    if self.on_update_error is None:
+                        self.log.error(rules.deactivation_message(ctrl.name))
+                    else:
+                        self.on_update_error(ctrl.name)
                 elif outcome is rules.ForwardOutcome.APPLY:
                     self._is_velocity[idx] = velocity
                     if velocity:
@@ -190,36 +324,107 @@ class ControllerEmulator:
                 if why is not None:  # logged and ignored: the running trajectory continues
                     self.log.error(f"{jtc.ctrl.name}: {why}")
                     return
-                desired = jtc.desired(now)
-                before = rules.start_state(self._measured_at(jtc.idx), desired, jtc.params)
-                jtc.times, jtc.positions = rules.knots(trajectory, joints, before, desired, now)
-                jtc.holding = False
+                if jtc.ctrl.name in self._active:  # else: subscriber_is_active_ is false
+                    self._start(jtc, trajectory, now)
 
             self._defer(receive)
 
         return on_trajectory
 
+    def _start(self, jtc: _TrajectoryController, trajectory: rules.Trajectory, now: float) -> None:
+        """Replace the running trajectory (lock held)."""
+        desired = jtc.desired(now)
+        before = rules.start_state(self._measured_at(jtc.idx), desired, jtc.params)
+        jtc.times, jtc.positions = rules.knots(trajectory, jtc.ctrl.joints, before, desired, now)
+        jtc.holding = False
+
+    # -- the controller_manager's side (executor thread) ----------------------------------
+    def on_switch(self, activated: Sequence[str], deactivated: Sequence[str]) -> None:
+        """Controllers the controller_manager (de)activated; see the module docstring."""
+        with self._lock:
+            now = self._clock()
+            for name in deactivated:
+                self._active.discard(name)
+                if name in self._trajectory:
+                    jtc = self._trajectory[name]
+                    self._position[jtc.idx] = jtc.desired(now)
+            for name in activated:
+                self._active.add(name)
+                if name in self._trajectory:
+                    jtc = self._trajectory[name]
+                    self._is_velocity[jtc.idx] = False
+                    jtc.hold(self._position[jtc.idx], now)
+
+    def goal_rejection(self, name: str, msg: JointTrajectory) -> str | None:
+        """Why trajectory controller ``name`` refuses a goal's trajectory (the topic's rules,
+        ``validate_trajectory_msg``), or None."""
+        jtc = self._trajectory[name]
+        now_ns = int(round(self._clock() * 1e9))
+        return rules.trajectory_rejection(_trajectory(msg), jtc.ctrl.joints, jtc.params, now_ns)
+
+    def follow(self, name: str, msg: JointTrajectory) -> None:
+        """Start an accepted goal's trajectory now (``goal_accepted_callback``), with no
+        command delay: the action server has it already."""
+        with self._lock:
+            self._start(self._trajectory[name], _trajectory(msg), self._clock())
+
+    def hold(self, name: str) -> None:
+        """``set_hold_position``: an active trajectory controller holds the measured position
+        (an inactive one is about to be activated, which holds on its own)."""
+        with self._lock:
+            if name in self._active:
+                jtc = self._trajectory[name]
+                jtc.hold(self._measured_at(jtc.idx), self._clock())
+
+    def sample(self, name: str) -> TrajectorySample:
+        """What trajectory controller ``name``'s update sees now: desired and measured state."""
+        with self._lock:
+            jtc = self._trajectory[name]
+            now = self._clock()
+            position, velocity = self._state
+            end = float(jtc.times[-1])
+            return TrajectorySample(
+                desired=jtc.desired(now).tolist(),
+                desired_velocities=jtc.velocity(now).tolist(),
+                actual=position[jtc.idx].tolist(),
+                actual_velocities=velocity[jtc.idx].tolist(),
+                time_past_end=now - end if now >= end else None,
+            )
+
     # -- robot side (its own thread) ------------------------------------------------------
     def _measured_at(self, idx: np.ndarray) -> np.ndarray:
-        """The measured positions of some joints: what ``state_current_`` reads."""
-        return np.asarray(self._measured(), dtype=np.float64)[idx]
+        """The measured positions of some joints as this update read them: what
+        ``state_current_`` holds (lock held)."""
+        return self._state[0][idx]
 
     def _position_targets(self, now: float) -> np.ndarray:
         """Position targets at ``now`` (caller holds the lock)."""
         pos = self._position.copy()
-        for jtc in self._trajectory_controllers:
-            pos[jtc.idx] = jtc.desired(now)
+        for name, jtc in self._trajectory.items():
+            if name in self._active:
+                pos[jtc.idx] = jtc.desired(now)
         return pos
 
     def targets(self, now: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(position targets, velocity targets, velocity-controlled mask) at time ``now``:
         what the controllers write in an update at ``now``."""
         with self._lock:
+            velocity = (
+                np.zeros(len(self.joint_names))
+                if self._measured_velocity is None
+                else self._measured_velocity()
+            )
+            self._state = (
+                np.array(self._measured(), dtype=np.float64),
+                np.array(velocity, dtype=np.float64),
+            )
             while self._pending and self._pending[0][0] <= now:
                 _, receive = self._pending.popleft()
                 receive(now)
-            for jtc in self._trajectory_controllers:
-                if not jtc.holding and rules.command_timed_out(jtc.times[-1], now, jtc.params):
+            for name, jtc in self._trajectory.items():
+                if name not in self._active or jtc.holding:
+                    continue
+                if rules.command_timed_out(jtc.times[-1], now, jtc.params):
                     self.log.warning(f"{jtc.ctrl.name}: Aborted due to command timeout")
                     jtc.hold(self._measured_at(jtc.idx), now)
             return self._position_targets(now), self._velocity.copy(), self._is_velocity.copy()
@@ -234,7 +439,7 @@ class ControllerEmulator:
             self._velocity[:] = 0.0
             self._is_velocity[:] = False
             now = self._clock()
-            for jtc in self._trajectory_controllers:
+            for jtc in self._trajectory.values():
                 jtc.hold(self._position[jtc.idx], now)
 
     def publish_joint_states(

@@ -113,11 +113,12 @@ class ControllerSpec:
 
 
 def specs_from_config(config: RobotConfig) -> list[ControllerSpec]:
-    """The configured controllers, each of the type its kind is usually run as."""
+    """The configured controllers, each of the type its kind is usually run as, then the
+    reset controllers (joint_trajectory_controllers)."""
     types = {"joint_trajectory_controller": JTC_TYPE, "forward_command_controller": FORWARD_TYPE}
     return [
         ControllerSpec(c.name, types[c.kind], tuple(c.joints), c.interface)
-        for c in config.controllers.values()
+        for c in [*config.controllers.values(), *config.reset_controllers().values()]
     ]
 
 
@@ -129,11 +130,13 @@ def bringup(
     unloaded: Iterable[str] = (),
 ) -> tuple[list[ControllerSpec], list[str]]:
     """(loaded controllers, active ones) as a robot's bringup spawns them: every configured
-    controller loaded and active, less ``unloaded``, with ``inactive`` left inactive. ``extra``
-    controllers are loaded too (inactive unless in ``active_extra``); one named like a
-    configured controller replaces it."""
+    controller loaded and active, less ``unloaded``, with ``inactive`` and the reset
+    controllers (``controllers.<part>.reset_controller``) left inactive. ``extra`` controllers
+    are loaded too (inactive unless in ``active_extra``); one named like a configured
+    controller replaces it."""
     unloaded, inactive = set(unloaded), set(inactive)
     configured = {c.name: c for c in specs_from_config(config)}
+    resetting = {c.name for c in config.reset_controllers().values()}
     for name in unloaded | inactive:
         if name not in configured:
             raise ConfigError(f"'{name}' is not a controller in {config.path}")
@@ -143,7 +146,7 @@ def bringup(
             raise ConfigError(f"'{name}' is not an extra controller ({sorted(extra_names)})")
     skip = unloaded | extra_names
     specs = [c for n, c in configured.items() if n not in skip] + list(extra)
-    active = [n for n in configured if n not in skip | inactive] + list(active_extra)
+    active = [n for n in configured if n not in skip | inactive | resetting] + list(active_extra)
     return specs, active
 
 

@@ -5,8 +5,12 @@ Commands on the controllers' topics become joint positions through an optional f
 (``time_constant``) after an optional ``command_delay``; ``time_constant: 0`` mirrors commands
 to states exactly as GenericSystem does. ``/joint_states`` is published in an order unlike the
 config's, since joint_state_broadcaster guarantees none. A test camera publishes Image +
-CameraInfo (and 16UC1 depth) for every camera in the robot config. ``command_delay`` and
-``time_constant`` can be set while it runs; every other parameter is read-only.
+CameraInfo (and 16UC1 depth) for every camera in the robot config. An emulated
+``controller_manager`` (``benches/controller_manager.py``; ros2_control cannot be installed
+here) lists and switches the controllers and serves their FollowJointTrajectory actions:
+every controller of the robot config is loaded and active, less ``inactive_controllers``; the
+config's reset controllers are loaded inactive. ``command_delay``, ``time_constant`` and
+``joint_state_fault`` can be set while it runs; every other parameter is read-only.
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ import numpy as np
 from rclpy.parameter import Parameter
 
 from maniskill_real.benches.camera_publisher import CameraPublisher
-from maniskill_real.benches.controller_emulator import ControllerEmulator
+from maniskill_real.benches.controller_emulator import (
+    CONTROLLER_PARAMETERS,
+    ControllerEmulator,
+    jtc_parameters,
+)
+from maniskill_real.benches.controller_manager import bringup
 from maniskill_real.benches.parameters import ParameterError, Spec, declare
 from maniskill_real.config import CameraTopics, ConfigError, load_robot_config
 from maniskill_real.core.camera import Intrinsics
@@ -62,6 +71,7 @@ PARAMETERS: dict[str, Spec] = {
     "camera_height": Spec(480, "px: the test camera's image height", positive=True, high=8192),
     # wider than PickCube's 90 deg camera, as a real camera must be
     "camera_fov": Spec(1.75, "rad: the test camera's vertical FOV", positive=True, high=3.0),
+    **CONTROLLER_PARAMETERS,
 }
 
 
@@ -110,10 +120,20 @@ class MockHardware:
         self.rate = float(p["joint_state_rate"])
         self.time_constant = float(p["time_constant"])
         self.fault = str(p["joint_state_fault"])
+        specs, active = bringup(self.config, inactive=p["inactive_controllers"])
         self.surface = ControllerEmulator(
-            ros, self.config, self.joint_names, initial, self._now,
-            lambda: self.position, float(p["command_delay"]),
+            ros,
+            self.config,
+            self.joint_names,
+            initial,
+            self._now,
+            lambda: self.position,
+            float(p["command_delay"]),
+            jtc_parameters(p, self.config),
+            active,
+            lambda: self.velocity,
         )
+        self.surface.serve(specs, active, node.get_namespace())
         self.cameras = []
         if p["publish_camera"]:
             intr = Intrinsics.from_fov(

@@ -128,12 +128,20 @@ def declare(node: Node, specs: dict[str, Spec]) -> dict[str, Any]:
                 node.declare_parameter(name, spec.default, spec.descriptor())
                 continue
             # Declared typed but unset, get_parameters answers nothing for every request that
-            # names it (rclpy/parameter_service.py), which breaks `ros2 param dump`: set it.
-            declared = node.declare_parameter(name, spec.type_, spec.descriptor())
-            if declared.type_ == Parameter.Type.NOT_SET:  # (a runtime one: read-only refuses)
+            # names it (rclpy/parameter_service.py), which breaks `ros2 param dump`: set it,
+            # before a read-only one gets its read-only descriptor (rclpy refuses to set a
+            # read-only parameter, but lets Node.set_descriptor make a writable one read-only).
+            writable = spec.descriptor()
+            writable.read_only = False
+            declared = node.declare_parameter(name, spec.type_, writable)
+            if declared.type_ == Parameter.Type.NOT_SET:
                 result = node.set_parameters([Parameter(name, spec.type_, spec.default)])[0]
                 if not result.successful:
                     raise ParameterError(f"parameter '{name}': {result.reason}")
+            if not spec.runtime:
+                descriptor = spec.descriptor()
+                descriptor.type = spec.type_.value
+                node.set_descriptor(name, descriptor)
         except (InvalidParameterValueException, InvalidParameterTypeException) as e:
             raise ParameterError(f"parameter '{name}': {e}") from None
     return {name: node.get_parameter(name).value for name in specs}

@@ -3,10 +3,13 @@ topics as a real robot, so that RealEnv and its tools run against it unchanged.
 
 A real robot executes what its ros2_control controllers command, not what ManiSkill's controller
 would compute, so neither ``env.step`` nor ManiSkill's controller is used here: the
-:class:`ControllerEmulator` turns the command topics into joint targets, which go straight into the
-PhysX joint drives before every ``scene.step()``. ``control_mode`` only makes ManiSkill configure
-the drives (stiffness, damping, force limits) exactly as in the policy's sim env: the robot's
-"firmware gains".
+:class:`ControllerEmulator` turns the command topics and FollowJointTrajectory goals into joint
+targets, which go straight into the PhysX joint drives before every ``scene.step()``. An emulated
+``controller_manager`` (ros2_control cannot be installed here) lists and switches the
+controllers: every controller of the robot config loaded and active, less
+``inactive_controllers``; reset controllers loaded inactive. ``control_mode`` only makes
+ManiSkill configure the drives (stiffness, damping, force limits) exactly as in the policy's sim
+env: the robot's "firmware gains".
 
 Physics runs on the main thread in real time at the env's ``sim_freq``: sim time is
 ``start + n / sim_freq``, and a loop that falls behind steps without sleeping until it has caught
@@ -42,7 +45,12 @@ from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from maniskill_real.benches.camera_publisher import CameraPublisher
-from maniskill_real.benches.controller_emulator import ControllerEmulator
+from maniskill_real.benches.controller_emulator import (
+    CONTROLLER_PARAMETERS,
+    ControllerEmulator,
+    jtc_parameters,
+)
+from maniskill_real.benches.controller_manager import bringup
 from maniskill_real.benches.parameters import ParameterError, Spec, declare
 from maniskill_real.config import CameraTopics, ConfigError, load_robot_config
 from maniskill_real.core.camera import Intrinsics, sim_intrinsics
@@ -76,6 +84,7 @@ PARAMETERS: dict[str, Spec] = {
         "offer ~/reset_scene (std_srvs/Trigger), which teleports the robot and the scene: off "
         "unless asked for, so no other process can move the robot through it by accident",
     ),
+    **CONTROLLER_PARAMETERS,
     # settable while running: fault and realism knobs, and the seed ~/reset_scene uses
     "seed": Spec(0, "seed of the scene that ~/reset_scene restores", runtime=True, low=0),
     "command_delay": Spec(
@@ -362,10 +371,19 @@ class SimRobot:
         self.joint_names = [self.config.ros_joint(n) for n in self._sim_joint_names]
         self._now_s = 0.0
         """Sim time in s: the surface's clock, set by :meth:`run` as physics advances."""
+        specs, active = bringup(self.config, inactive=p["inactive_controllers"])
         self.surface = ControllerEmulator(
-            ros, self.config, self.joint_names, self._art.get_qpos(), lambda: self._now_s,
+            ros,
+            self.config,
+            self.joint_names,
+            self._art.get_qpos(),
+            lambda: self._now_s,
             lambda: self._art.get_qpos(),
+            jtc_parameters=jtc_parameters(p, self.config),
+            active=active,
+            measured_velocity=lambda: self._art.get_qvel(),
         )
+        self.surface.serve(specs, active, node.get_namespace())
         self._apply_runtime({n: v for n, v in p.items() if PARAMETERS[n].runtime})
         self._drive_targets = (self._art.get_qpos(), np.zeros(len(self.joint_names)))
         self._js_topic = node.resolve_topic_name(self.config.joint_states_topic)

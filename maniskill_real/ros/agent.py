@@ -2,7 +2,8 @@
 
 A thin adapter, as ManiSkill's own real agents are: the inputs and their sampling live in
 ``ros/inputs.py``, the reset move and the hold in ``ros/motion.py``, the publishers in
-``ros/commands.py``. Kinematics (TCP pose, IK for end-effector control) come from the sim twin:
+``ros/commands.py``, the controller_manager and action clients in ``ros/controllers.py``.
+Kinematics (TCP pose, IK for end-effector control) come from the sim twin:
 ``BaseRealAgent.__getattr__`` falls through to the sim agent, which RealEnv keeps synced to the
 real joint positions.
 """
@@ -17,14 +18,23 @@ import numpy as np
 import torch
 from rclpy.parameter import Parameter
 from std_msgs.msg import Bool
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from maniskill_real.config import RobotConfig, load_robot_config
 from maniskill_real.core.camera import CameraAligner, sensor_params
 from maniskill_real.core.joints import JointMap
 from maniskill_real.env import sim_bridge
 from maniskill_real.env.agent_port import RealAgent
-from maniskill_real.errors import ActionError, ConfigError, RealEnvError, SafetyError
-from maniskill_real.ros.commands import ControllerCommand
+from maniskill_real.errors import (
+    ActionError,
+    ConfigError,
+    ControllerError,
+    RealEnvError,
+    ResetError,
+    SafetyError,
+)
+from maniskill_real.ros.commands import ControllerCommand, duration_msg
+from maniskill_real.ros.controllers import TrajectoryClient, check_controllers, switch_controllers
 from maniskill_real.ros.inputs import RobotInputs, Snapshot
 from maniskill_real.ros.motion import Motion
 from maniskill_real.ros.node import Latest, RosNode
@@ -54,6 +64,12 @@ class ROS2Agent(RealAgent):
         self.motion: Motion | None = None
         self.commands: dict[str, ControllerCommand] = {}
         self.deadman: Latest[Bool] | None = None
+        self.reset_clients: dict[str, TrajectoryClient] = {}
+        """part -> FollowJointTrajectory client of its reset controller."""
+        self._reset_goals: dict[str, Any] = {}
+        """part -> goal handle of a reset move under way."""
+        self._on_reset_controllers = False
+        """Whether reset() switched to the reset controllers and has not switched back yet."""
         self._sim_env: BaseEnv | None = None
         self._streams: dict[str, tuple[bool, bool]] = {}
         self.task_topics: dict[str, str] = {}
@@ -110,6 +126,10 @@ class ROS2Agent(RealAgent):
             self.motion = Motion(
                 self.commands, self.joint_map, cfg.reset, lambda: self.inputs.joints().qpos
             )
+            self.reset_clients = {
+                part: TrajectoryClient(self.ros, ctrl.name, cfg.namespace)
+                for part, ctrl in cfg.reset_controllers().items()
+            }
         except BaseException:  # e.g. a camera the config lacks: leave no node behind
             self.ros.close()
             self.ros = None
@@ -121,6 +141,7 @@ class ROS2Agent(RealAgent):
         if self.ros is None:
             return
         try:
+            self._leave_reset_controllers()
             if any(command.sent for command in self.commands.values()):
                 self.hold("close()")
                 time.sleep(0.1)  # let the hold reach the controllers before the node goes
@@ -133,6 +154,7 @@ class ROS2Agent(RealAgent):
         sent to a robot this agent never commanded (no motion nobody asked for)."""
         if self.motion is None or self.inputs is None:
             return
+        self._cancel_reset_goals()  # the reset controller then holds the measured position
         if not any(command.sent for command in self.commands.values()):
             return
         try:
@@ -297,10 +319,97 @@ class ROS2Agent(RealAgent):
             )
 
     def reset(self, qpos: Any) -> None:
-        """Wait for every input and controller, then move to ``qpos`` (sim order) at no more
-        than reset.max_joint_speed and wait until within reset.tolerance (or ResetError)."""
-        assert self.inputs is not None and self.motion is not None
+        """Wait for every input, check the controllers through the controller_manager
+        (ControllerError naming what is not as configured, before anything is sent), wait for
+        their topics, then move to ``qpos`` (sim order) at no more than reset.max_joint_speed
+        and wait until within reset.tolerance (or ResetError).
+
+        A part with a reset controller moves through it: switched to it (STRICT, its policy
+        controller deactivated), a FollowJointTrajectory goal with reset.tolerance as goal
+        tolerance and reset.settle_timeout as goal time tolerance, and switched back (STRICT)
+        before this returns; on any failure the goal is cancelled and the switch undone."""
+        assert self.inputs is not None and self.motion is not None and self.ros is not None
+        cfg = self.config
         self.inputs.restart()
         self.wait_for_inputs()
+        if cfg.controller_manager is not None:
+            check_controllers(self.ros, cfg, cfg.input_timeout)
         self.wait_for_controllers()
-        self.motion.reset_to(_sim_vector(qpos))
+        target = _sim_vector(qpos)
+        if not self.reset_clients:
+            self.motion.reset_to(target)
+            return
+        self._switch_reset_controllers(True)
+        try:
+            self._reset_through_goals(target)
+        except BaseException:
+            self._leave_reset_controllers()
+            raise
+        self._switch_reset_controllers(False)
+
+    def _switch_reset_controllers(self, on: bool) -> None:
+        """STRICT: the reset controllers in place of their parts' controllers, or back."""
+        assert self.ros is not None and self.config.controller_manager is not None
+        cfg = self.config
+        resets = cfg.reset_controllers()
+        policy = [cfg.controllers[part].name for part in resets]
+        reset = [c.name for c in resets.values()]
+        activate, deactivate = (reset, policy) if on else (policy, reset)
+        switch_controllers(
+            self.ros, activate, deactivate, cfg.input_timeout, cfg.namespace, cfg.controller_manager
+        )
+        self._on_reset_controllers = on
+
+    def _reset_through_goals(self, target: np.ndarray) -> None:
+        """One FollowJointTrajectory goal per part with a reset controller (started first),
+        the other parts through their topics, then every goal's result."""
+        assert self.motion is not None and self.joint_map is not None
+        cfg = self.config
+        duration = self.motion.duration(self.motion.measured(), target)
+        for part, client in self.reset_clients.items():
+            joints = list(cfg.controllers[part].joints)
+            point = JointTrajectoryPoint(
+                positions=self.joint_map.to_controller(part, target).tolist(),
+                time_from_start=duration_msg(duration),
+            )
+            self._reset_goals[part] = client.send_trajectory(
+                JointTrajectory(joint_names=joints, points=[point]),
+                goal_tolerance=dict.fromkeys(joints, cfg.reset.tolerance),
+                goal_time_tolerance=cfg.reset.settle_timeout,
+                timeout=cfg.input_timeout,
+            )
+        others = [part for part in cfg.controllers if part not in self.reset_clients]
+        if others:
+            self.motion.reset_to(target, others)
+        for part, handle in list(self._reset_goals.items()):
+            client = self.reset_clients[part]
+            try:
+                client.wait(handle, duration + cfg.reset.settle_timeout + cfg.input_timeout)
+            except ControllerError as e:
+                raise ResetError(f"controllers.{part}: reset through {e}") from e
+            finally:  # (a signal's hold may have cancelled and dropped it already)
+                self._reset_goals.pop(part, None)
+
+    def _cancel_reset_goals(self) -> None:
+        """Cancel every reset goal under way; failures are logged (called on the way out)."""
+        for part in list(self._reset_goals):
+            handle = self._reset_goals.pop(part, None)
+            if handle is None or self.ros is None:
+                continue
+            try:
+                self.reset_clients[part].cancel(handle, self.config.input_timeout)
+            except ControllerError as e:
+                self.ros.node.get_logger().error(f"controllers.{part}: {e}")
+
+    def _leave_reset_controllers(self) -> None:
+        """After a failed or interrupted reset: cancel its goals and switch back to the policy
+        controllers, so that the next reset() finds the controllers as configured."""
+        self._cancel_reset_goals()
+        if not self._on_reset_controllers or self.ros is None:
+            return
+        try:
+            self._switch_reset_controllers(False)
+        except ControllerError as e:
+            self.ros.node.get_logger().error(
+                f"the reset controllers are still active, switch back by hand: {e}"
+            )

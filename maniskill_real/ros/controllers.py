@@ -25,7 +25,7 @@ from rclpy.action import ActionClient
 from trajectory_msgs.msg import JointTrajectory
 from unique_identifier_msgs.msg import UUID
 
-from maniskill_real.config import ControllerConfig, RobotConfig
+from maniskill_real.config import ControllerConfig, RobotConfig, resolve_topic
 from maniskill_real.errors import ConfigError, ControllerError, TopicTimeoutError
 from maniskill_real.ros.node import RosNode
 
@@ -50,10 +50,10 @@ def accepted_types(controller: ControllerConfig) -> tuple[str, ...]:
     return (FORWARD_TYPE, group_type(controller.interface))
 
 
-def manager_service(namespace: str, service: str) -> str:
-    """``/<namespace>/controller_manager/<service>``: where ros2_control_node serves it."""
-    ns = namespace.strip("/")
-    return f"/{ns}/controller_manager/{service}" if ns else f"/controller_manager/{service}"
+def manager_service(namespace: str, service: str, manager: str = "controller_manager") -> str:
+    """``/<namespace>/<manager>/<service>``: where ros2_control_node serves it (an absolute
+    ``manager`` ignores the namespace)."""
+    return resolve_topic(f"{manager}/{service}", "/" + namespace.strip("/"))
 
 
 def _claims_problem(controller: ControllerConfig, state: Any) -> str | None:
@@ -82,35 +82,49 @@ def _claims_problem(controller: ControllerConfig, state: Any) -> str | None:
 
 def controller_problems(config: RobotConfig, listed: Sequence[Any]) -> list[str]:
     """One line per configured controller that is not loaded, not active, of a type that does
-    not take RealEnv's commands, or claiming other joints or interfaces than configured."""
+    not take RealEnv's commands, or claiming other joints or interfaces than configured; and
+    per reset controller (``controllers.<part>.reset_controller``) that is not loaded, not a
+    joint_trajectory_controller on the part's joints, or active already (reset() activates it
+    itself, STRICT, in place of the part's controller)."""
     by_name = {state.name: state for state in listed}
     problems = []
     for part, controller in config.controllers.items():
-        key = f"controllers.{part}"
-        state = by_name.get(controller.name)
-        if state is None:
-            loaded = sorted(by_name) or "none"
-            problems.append(f"{key}: '{controller.name}' is not loaded (loaded: {loaded})")
-            continue
-        if state.state != "active":
-            problems.append(f"{key}: '{controller.name}' is {state.state}, not active")
-        types = accepted_types(controller)
-        if state.type not in types:
-            problems.append(
-                f"{key}: '{controller.name}' is a {state.type}, but kind {controller.kind} "
-                f"({controller.interface}) needs {' or '.join(types)}"
-            )
-        claims = _claims_problem(controller, state)
-        if claims:
-            problems.append(f"{key}: '{controller.name}' {claims}")
+        problems += _problems(f"controllers.{part}", controller, by_name, "active")
+    for part, controller in config.reset_controllers().items():
+        key = f"controllers.{part}.reset_controller"
+        problems += _problems(key, controller, by_name, "inactive")
+    return problems
+
+
+def _problems(
+    key: str, controller: ControllerConfig, by_name: Mapping[str, Any], expected: str
+) -> list[str]:
+    state = by_name.get(controller.name)
+    if state is None:
+        loaded = sorted(by_name) or "none"
+        return [f"{key}: '{controller.name}' is not loaded (loaded: {loaded})"]
+    problems = []
+    if state.state != expected:
+        why = "" if expected == "active" else ": reset() switches to it and back itself"
+        problems.append(f"{key}: '{controller.name}' is {state.state}, not {expected}{why}")
+    types = accepted_types(controller)
+    if state.type not in types:
+        problems.append(
+            f"{key}: '{controller.name}' is a {state.type}, but kind {controller.kind} "
+            f"({controller.interface}) needs {' or '.join(types)}"
+        )
+    claims = _claims_problem(controller, state)
+    if claims:
+        problems.append(f"{key}: '{controller.name}' {claims}")
     return problems
 
 
 def check_controllers(ros: RosNode, config: RobotConfig, timeout: float) -> None:
     """Ask the controller_manager for its controllers; raise ControllerError naming every
     configured controller that is not loaded, not active, of the wrong type or claiming other
-    joints or interfaces. Checked once at startup, before anything is commanded."""
-    service = manager_service(config.namespace, "list_controllers")
+    joints or interfaces. RealEnv checks at every reset(), before anything is commanded."""
+    assert config.controller_manager is not None, "a robot without controller_manager"
+    service = manager_service(config.namespace, "list_controllers", config.controller_manager)
     try:
         response = ros.call_until_answered(
             ListControllers, service, ListControllers.Request(), timeout
@@ -118,7 +132,8 @@ def check_controllers(ros: RosNode, config: RobotConfig, timeout: float) -> None
     except TopicTimeoutError as e:
         raise ControllerError(
             f"no controller_manager answered {service} within {timeout:.1f} s: is "
-            f"ros2_control_node running in namespace '{config.namespace}'?"
+            f"ros2_control_node running in namespace '{config.namespace}'? (a robot without "
+            f"one: 'controller_manager: null' in {config.path})"
         ) from e
     problems = controller_problems(config, response.controller)
     if problems:
@@ -135,19 +150,20 @@ def switch_controllers(
     deactivate: Sequence[str],
     timeout: float,
     namespace: str = "",
+    manager: str = "controller_manager",
 ) -> None:
     """Deactivate, then activate controllers in one controller_manager update, STRICT: all or
     nothing. Raise ControllerError with the controller_manager's message when it refuses."""
     # A lost answer can't be retried (STRICT would then refuse "already active"): first a
     # call that changes nothing, until the controller_manager answers this process.
-    listing = manager_service(namespace, "list_controllers")
+    listing = manager_service(namespace, "list_controllers", manager)
     try:
         ros.call_until_answered(ListControllers, listing, ListControllers.Request(), timeout)
     except TopicTimeoutError as e:
         raise ControllerError(
             f"no controller_manager answered {listing} within {timeout:.1f} s"
         ) from e
-    service = manager_service(namespace, "switch_controller")
+    service = manager_service(namespace, "switch_controller", manager)
     request = SwitchController.Request(
         activate_controllers=list(activate),
         deactivate_controllers=list(deactivate),

@@ -16,7 +16,7 @@ position would pull the robot back, so a position controller's last (checked) ta
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -52,14 +52,22 @@ class Motion:
             current = None if qpos is None else self.joint_map.to_controller(part, qpos)
             command.hold(current, HOLD_TIME_S)
 
-    def reset_to(self, target: np.ndarray) -> None:
+    def duration(self, start: np.ndarray, target: np.ndarray) -> float:
+        """s a reset from ``start`` to ``target`` (sim order) takes at reset.max_joint_speed."""
+        return max(float(np.max(np.abs(target - start))) / self.config.max_joint_speed, 0.1)
+
+    def reset_to(self, target: np.ndarray, parts: Sequence[str] | None = None) -> None:
         """Move to ``target`` (sim order) at no more than reset.max_joint_speed, then wait until
-        every joint is within reset.tolerance, or raise ResetError naming the worst joint."""
+        every joint is within reset.tolerance, or raise ResetError naming the worst joint.
+        ``parts``: only these controllers' joints are moved and waited for (default: all)."""
         cfg = self.config
+        parts = list(self.commands) if parts is None else list(parts)
+        joints = np.concatenate([self.joint_map.controller_index[p] for p in parts])
         start = self.measured()
-        duration = max(float(np.max(np.abs(target - start))) / cfg.max_joint_speed, 0.1)
+        duration = self.duration(start[joints], target[joints])
         ramped = []
-        for part, command in self.commands.items():
+        for part in parts:
+            command = self.commands[part]
             goal = self.joint_map.to_controller(part, target)
             if command.is_trajectory:
                 command.send(goal, duration)
@@ -78,14 +86,14 @@ class Motion:
                 for part in velocity:  # a speed-limited P loop for velocity controllers
                     speed = cfg.max_joint_speed
                     self._send_part(part, np.clip(5.0 * (target - current), -speed, speed))
-                error = np.abs(current - target)
+                error = np.abs(current - target)[joints]
                 if s >= 1.0 and np.all(error <= cfg.tolerance):
                     return
                 if time.monotonic() > deadline:
-                    worst = int(np.argmax(error))
+                    worst = int(joints[np.argmax(error)])
                     raise ResetError(
                         f"reset did not converge within {duration + cfg.settle_timeout:.1f} s: "
-                        f"joint {self.joint_map.ros_joints[worst]} is {error[worst]:.4f} from "
+                        f"joint {self.joint_map.ros_joints[worst]} is {np.max(error):.4f} from "
                         f"its target (tolerance {cfg.tolerance})"
                     )
                 time.sleep(1.0 / RESET_COMMAND_RATE)

@@ -204,6 +204,11 @@ class RosNode:
             raise TimeoutError(f"the executor did not run {fn} within {timeout:.1f} s")
         return task.result()
 
+    def call_soon(self, fn: Callable[[], Any]) -> None:
+        """Have the executor thread run ``fn`` without waiting for it: from a thread that must
+        not block (one holding a lock an executor callback may wait for)."""
+        self._executor.create_task(fn)
+
     def now_ns(self) -> int:
         """ROS time (follows /clock when use_sim_time is set)."""
         return self.node.get_clock().now().nanoseconds
