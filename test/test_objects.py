@@ -25,6 +25,7 @@ from ros_helpers import RECORD_QOS, policy_env, wait_until
 from maniskill_real.config import load_robot_config
 from maniskill_real.core.grasp import is_grasped
 from maniskill_real.core.poses import compose, matrix_to_raw_pose, offset_pose, raw_pose
+from maniskill_real.env import sim_bridge
 from maniskill_real.env.real_env import RealEnv
 from maniskill_real.errors import ConfigError, InvalidInputError, StaleInputError
 from maniskill_real.ros.node import STATE_QOS, RosNode
@@ -314,7 +315,8 @@ def test_state_obs_is_sim_robots_cube(start_robot: Callable[..., Any], tmp_path:
 
 class Pusher:
     """Closed loop on the observation alone (pd_ee_delta_pose): above a point 5 cm behind the
-    cube (seen from the goal), down to 3.5 cm (the cube is 4 cm high), then through the cube towards the goal."""
+    cube (seen from the goal), down to 3.5 cm (the cube is 4 cm high), then through the cube
+    towards the goal, at most 2 cm per step."""
 
     def __init__(self) -> None:
         self.phase = "above"
@@ -375,5 +377,37 @@ def test_pushing_the_cube_shows_through_the_pose_topic(
         assert info["success"].item() and terminated.item(), (pusher.phase, start, moved)
         assert np.linalg.norm(moved[:2] - start[:2]) > 0.05
         np.testing.assert_allclose(env.twin.obj.pose.p[0].numpy(), moved, atol=1e-6)
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize(
+    ("env_id", "obs_mode", "obs_keys", "info_keys"),
+    [
+        # README "Objects": the keys each obs mode needs from the cube
+        (
+            "PickCube-v1",
+            "state",
+            ["obj_pose", "obj_to_goal_pos", "tcp_to_obj_pos"],
+            ["is_obj_placed", "success"],
+        ),
+        ("PickCube-v1", "rgb", [], ["is_obj_placed", "success"]),
+        ("PushCube-v1", "state", ["obj_pose"], ["success"]),
+        ("PushCube-v1", "rgb", [], ["success"]),
+    ],
+)
+def test_probe_finds_what_each_obs_mode_reads(
+    env_id: str, obs_mode: str, obs_keys: list[str], info_keys: list[str]
+) -> None:
+    """The perturbation probe on the twin: only the cube is read (goal markers have no
+    collision shapes, the table is never read), and the twin is left as it was."""
+    env = gym.make(env_id, obs_mode=obs_mode, sim_backend="physx_cpu")
+    base = env.unwrapped
+    before = sim_bridge.non_static_poses(base)
+    try:
+        assert sim_bridge.actor_reads(base) == {"cube": (obs_keys, info_keys)}
+        after = sim_bridge.non_static_poses(base)
+        for name, pose in before.items():
+            np.testing.assert_array_equal(after[name], pose)
     finally:
         env.close()
