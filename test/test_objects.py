@@ -30,6 +30,8 @@ from maniskill_real.env.real_env import RealEnv
 from maniskill_real.errors import ConfigError, InvalidInputError, StaleInputError
 from maniskill_real.ros.node import STATE_QOS, RosNode
 from maniskill_real.ros.stamps import stamp_to_ns, time_msg
+from maniskill_real.tools.rollout import parity
+from maniskill_real.tools.scripted import PHASES
 
 REPO = Path(__file__).resolve().parent.parent
 SCENE_RESET = "trigger:/sim_robot/reset_scene@/sim_robot/seed"
@@ -411,3 +413,29 @@ def test_probe_finds_what_each_obs_mode_reads(
             np.testing.assert_array_equal(after[name], pose)
     finally:
         env.close()
+
+
+def test_grasp_estimator_reports_is_grasped_from_the_gripper(
+    start_robot: Callable[..., Any], tmp_path: Path
+) -> None:
+    """PickCube's scripted grasp on sim_robot, with is_grasped from the gripper's opening and
+    effort (/joint_states) instead of sim_robot's task topic: false while the open gripper
+    approaches, true while it carries the cube (the pure sim's contact forces say so too)."""
+    fingers = ["panda_finger_joint1", "panda_finger_joint2"]
+    estimator = {"joints": fingers, "opening": [0.005, 0.075], "min_effort": 5.0}
+    config = sim_config(tmp_path, grasp_estimator=estimator)
+    start_robot("sim_robot", robot_config=str(config), seed=SEED, reset_scene_service=True)
+    env = RealEnv(policy_env("pd_ee_delta_pose"), robot_config=config, scene_reset=SCENE_RESET)
+    grasped: list[bool] = []
+    try:
+        assert "is_grasped" not in env.agent.task_topics
+        pure, real, _ = parity(
+            env, "PickCube-v1", SEED, on_step=lambda _, info: grasped.append(info["is_grasped"])
+        )
+    finally:
+        env.close()
+    assert pure.grasped and real.grasped
+    approach = PHASES[0][1] + PHASES[1][1]
+    flags = [bool(g) for g in grasped]
+    assert not any(flags[:approach]), flags
+    assert all(flags[-PHASES[-1][1] // 2 :]), flags

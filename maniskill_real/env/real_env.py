@@ -361,8 +361,9 @@ class RealEnv(sim_bridge.SimEnvCode):
         return self._elapsed_steps
 
     def evaluate(self) -> dict:
-        """The sim's evaluate() on the twin (real robot joints, the twin's belief about
-        objects), overridden by every task state the robot side reports."""
+        """The sim's evaluate() on the twin (real robot joints, mapped objects at their real
+        poses, declared sim beliefs as the sim placed them), overridden by every task state the
+        robot side reports."""
         info = self.sim_evaluate()
         for key, value in self.port.task_state().items():
             info[key] = torch.tensor([value])

@@ -463,7 +463,7 @@ class SimEnvCode(gym.Env):
         return self.agent.get_sensor_params()
 
     def sim_evaluate(self) -> dict:
-        """The sim's evaluate() on the twin (robot joints real, objects as the twin has them)."""
+        """The sim's evaluate() on the twin (robot joints real, objects as RealEnv synced them)."""
         return type(self.twin).evaluate(self)
 
     def sim_sparse_reward(self, obs: Any, action: Any, info: dict) -> torch.Tensor:
