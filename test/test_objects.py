@@ -19,8 +19,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import yaml
-from geometry_msgs.msg import PoseStamped
+from geometry_msgs.msg import PoseStamped, TransformStamped
 from ros_helpers import RECORD_QOS, policy_env, wait_until
+from tf2_msgs.msg import TFMessage
 
 from maniskill_real.config import load_robot_config
 from maniskill_real.core.grasp import is_grasped
@@ -30,6 +31,7 @@ from maniskill_real.env.real_env import RealEnv
 from maniskill_real.errors import ConfigError, InvalidInputError, StaleInputError
 from maniskill_real.ros.node import STATE_QOS, RosNode
 from maniskill_real.ros.stamps import stamp_to_ns, time_msg
+from maniskill_real.ros.tf import TF_QOS, TF_STATIC_QOS
 from maniskill_real.tools.rollout import parity
 from maniskill_real.tools.scripted import PHASES
 
@@ -140,7 +142,7 @@ def test_visual_env_needs_the_cube_only_for_unreported_evaluate_keys(tmp_path: P
 
 def test_a_mapped_actor_the_sim_env_lacks_is_named(tmp_path: Path) -> None:
     config = write_config(tmp_path, "panda.yaml", objects={"mug": {"topic": "mug"}})
-    with pytest.raises(ConfigError, match=r"key 'objects\.mug'.*no actor 'mug'.*cube"):
+    with pytest.raises(ConfigError, match=r"key 'objects\.mug'.*no non-static actor 'mug'.*cube"):
         RealEnv(policy_env(obs_mode="state"), robot_config=config, scene_reset="none")
 
 
@@ -187,13 +189,15 @@ def test_sim_belief_runs_and_info_flags_it(start_robot: Callable[..., Any], tmp_
 
 # -- a perception node this process plays ------------------------------------------------------
 class FakePerception:
-    """Publishes ``pose`` (ROS position + xyzw) on PERCEPTION at 50 Hz, stamped now, until
-    ``silent``; ``pose`` may be set to NaN."""
+    """Publishes ``pose`` (ROS position + xyzw) in ``frame`` on PERCEPTION at 50 Hz, stamped
+    now plus ``ahead_s``, until ``silent``; any of them may be set wrong."""
 
     def __init__(self, pose: list[float]) -> None:
         self.ros = RosNode("fake_perception")
         self.pub = self.ros.publisher(PoseStamped, PERCEPTION, STATE_QOS)
         self.pose = pose
+        self.frame = "world"
+        self.ahead_s = 0.0
         self.silent = threading.Event()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -204,8 +208,8 @@ class FakePerception:
             if self.silent.is_set():
                 continue
             msg = PoseStamped()
-            msg.header.stamp = time_msg(self.ros.now_ns())
-            msg.header.frame_id = "world"
+            msg.header.stamp = time_msg(self.ros.now_ns() + int(self.ahead_s * 1e9))
+            msg.header.frame_id = self.frame
             p, o = msg.pose.position, msg.pose.orientation
             p.x, p.y, p.z, o.x, o.y, o.z, o.w = (float(v) for v in self.pose)
             self.pub.publish(msg)
@@ -227,8 +231,8 @@ def test_cube_pose_topic_syncs_the_twin_and_nan_or_silence_raise_naming_it(
     start_robot: Callable[..., Any], tmp_path: Path, perception: FakePerception
 ) -> None:
     """The cube's pose comes from PERCEPTION into obs and the twin, with its age in
-    info["timing"]; a NaN pose raises InvalidInputError and a silent topic StaleInputError,
-    both naming the topic."""
+    info["timing"]; a NaN pose, another frame or a stamp in the future raise InvalidInputError
+    and a silent topic StaleInputError, each naming the topic."""
     config = write_config(
         tmp_path, "panda.yaml", cameras={}, objects={"cube": {"topic": PERCEPTION}}
     )
@@ -254,9 +258,18 @@ def test_cube_pose_topic_syncs_the_twin_and_nan_or_silence_raise_naming_it(
             for _ in range(50):
                 env.step(zero)
 
-        perception.pose = [0.05, -0.03, 0.02, 0.0, 0.0, 0.0, 1.0]
         latest = env.agent.inputs.objects.inputs[0].latest
+        perception.pose = [0.05, -0.03, 0.02, 0.0, 0.0, 0.0, 1.0]
+        perception.frame = "camera"
         wait_until(lambda: math.isfinite(latest.get()[0].pose.position.x), 5.0, "a finite pose")
+        with pytest.raises(InvalidInputError, match=f"{PERCEPTION}: pose in frame 'camera'"):
+            env.reset(seed=SEED)
+        perception.frame, perception.ahead_s = "world", 1.0
+        wait_until(lambda: latest.get()[0].header.frame_id == "world", 5.0, "frame world")
+        with pytest.raises(InvalidInputError, match=f"{PERCEPTION}: stamped .* in the future"):
+            env.reset(seed=SEED)
+        perception.ahead_s = 0.0
+        wait_until(lambda: latest.get()[2] >= 0, 5.0, "a stamp of now")
         env.reset(seed=SEED)
         perception.silent.set()
         with pytest.raises(StaleInputError, match=f"{PERCEPTION} is stale") as err:
@@ -439,3 +452,58 @@ def test_grasp_estimator_reports_is_grasped_from_the_gripper(
     flags = [bool(g) for g in grasped]
     assert not any(flags[:approach]), flags
     assert all(flags[-PHASES[-1][1] // 2 :]), flags
+
+
+def test_cube_pose_from_tf_with_an_offset(start_robot: Callable[..., Any], tmp_path: Path) -> None:
+    """The cube tracked in TF (this process plays the tracker: a static world -> table edge and
+    a moving table -> cube_tag at 50 Hz), the tag 2 cm above the cube's centre: obj_pose is
+    world_T_table * table_T_tag * the offset, and a tracker that stops raises StaleInputError
+    naming the TF lookup."""
+    source = {"tf_frame": "cube_tag", "world_frame": "world", "offset": {"xyz": [0, 0, -0.02]}}
+    config = write_config(tmp_path, "panda.yaml", cameras={}, objects={"cube": source})
+    start_robot("mock_hardware", **mock_params(config))
+    ros = RosNode("fake_tracker")
+    stop = threading.Event()
+
+    def edge(parent: str, child: str, xyz: list[float], xyzw: list[float]) -> Any:
+        msg = TransformStamped()
+        msg.header.stamp = time_msg(ros.now_ns())
+        msg.header.frame_id, msg.child_frame_id = parent, child
+        t, r = msg.transform.translation, msg.transform.rotation
+        t.x, t.y, t.z = xyz
+        r.x, r.y, r.z, r.w = xyzw
+        return msg
+
+    half = math.sqrt(0.5)
+    table = ("world", "table", [0.1, 0.0, 0.0], [0.0, 0.0, half, half])  # turned 90 deg
+    tag = ("table", "cube_tag", [0.05, 0.0, 0.04], [0.0, 0.0, 0.0, 1.0])
+    static = ros.publisher(TFMessage, "/tf_static", TF_STATIC_QOS)
+    static.publish(TFMessage(transforms=[edge(*table)]))
+    dynamic = ros.publisher(TFMessage, "/tf", TF_QOS)
+
+    def track() -> None:
+        while not stop.wait(0.02):
+            dynamic.publish(TFMessage(transforms=[edge(*tag)]))
+
+    thread = threading.Thread(target=track, daemon=True)
+    thread.start()
+    env = None
+    try:
+        env = RealEnv(policy_env(obs_mode="state_dict"), robot_config=config, scene_reset="none")
+        obs, info = env.reset(seed=SEED)
+        # world_T_tag: (0.1, 0, 0) + Rz(90)(0.05, 0, 0.04) = (0.1, 0.05, 0.04), turned 90 deg;
+        # the offset is in the tag frame: 2 cm down.
+        np.testing.assert_allclose(
+            obs["extra"]["obj_pose"][0].numpy(), [0.1, 0.05, 0.02, half, 0, 0, half], atol=1e-6
+        )
+        assert "object/cube" in info["timing"]["ages"]
+        stop.set()
+        thread.join()
+        with pytest.raises(StaleInputError, match="TF world -> cube_tag is stale"):
+            for _ in range(50):
+                env.step(np.zeros(8, dtype=np.float32))
+    finally:
+        stop.set()
+        if env is not None:
+            env.close()
+        ros.close()

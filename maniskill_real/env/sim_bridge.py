@@ -289,13 +289,13 @@ def check_object_sources(
     the robot side reports itself (``reported``: task topics, estimators) don't count. Returns
     the believed actors that are read; raises ConfigError naming the first unmapped one, and
     one for a mapped actor the sim env lacks."""
-    actors = physical_actors(base)
-    unknown = sorted((posed | believed) - set(base.scene.actors))
+    movable = non_static_poses(base)
+    unknown = sorted((posed | believed) - set(movable))
     if unknown:
         raise ConfigError(
             f"{config_path or 'RealEnv'}: key 'objects.{unknown[0]}': the sim env "
-            f"{base.spec.id if base.spec else type(base).__name__} has no actor '{unknown[0]}' "
-            f"(its objects: {', '.join(sorted(actors)) or 'none'})"
+            f"{base.spec.id if base.spec else type(base).__name__} has no non-static actor "
+            f"'{unknown[0]}' (it has: {', '.join(sorted(movable)) or 'none'})"
         )
     used: list[str] = []
     for name, (obs_keys, info_keys) in actor_reads(base).items():

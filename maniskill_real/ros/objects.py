@@ -51,33 +51,41 @@ class ObjectInput:
             self.name = f"TF {source.world_frame} -> {source.tf_frame}"
         self._last_stamp_ns = 0
 
+    def _newest(
+        self, tf: TfBuffer | None, now_ns: int
+    ) -> tuple[np.ndarray, np.ndarray, int, float] | None:
+        """(position, quaternion xyzw, stamp ns, age s) of the newest reading, None before one."""
+        source = self.source
+        if self.latest is None:
+            assert tf is not None and source.world_frame and source.tf_frame
+            found = tf.lookup_stamped(source.world_frame, source.tf_frame)
+            if found is None:
+                return None
+            matrix, stamp = found
+            age = (now_ns - stamp) * 1e-9 if stamp else 0.0  # 0: static transforms only
+            return matrix[:3, 3], _xyzw(matrix), stamp, age
+        msg, stamp, age = self.latest.get()
+        if msg is None:
+            return None
+        if msg.header.frame_id.lstrip("/") != source.frame.lstrip("/"):
+            raise InvalidInputError(
+                f"{self.name}: pose in frame '{msg.header.frame_id}', expected "
+                f"'{source.frame}' (objects.{source.actor}.frame: the sim world's frame)"
+            )
+        if stamp == 0:
+            raise InvalidInputError(f"{self.name}: a zero header stamp: its age can't be told")
+        p, o = msg.pose.position, msg.pose.orientation
+        return np.array([p.x, p.y, p.z]), np.array([o.x, o.y, o.z, o.w]), stamp, age
+
     def read(self, tf: TfBuffer | None, now_ns: int) -> tuple[np.ndarray, int, float]:
         """(the actor's raw pose in the sim world, stamp ns, age s); raises if untrustworthy."""
         source = self.source
-        if self.latest is not None:
-            msg, stamp, age = self.latest.get()
-            if msg is not None and msg.header.frame_id.lstrip("/") != source.frame.lstrip("/"):
-                raise InvalidInputError(
-                    f"{self.name}: pose in frame '{msg.header.frame_id}', expected "
-                    f"'{source.frame}' (objects.{source.actor}.frame: the sim world's frame)"
-                )
-            if msg is not None:
-                p, o = msg.pose.position, msg.pose.orientation
-                position, xyzw = np.array([p.x, p.y, p.z]), np.array([o.x, o.y, o.z, o.w])
-        else:
-            assert tf is not None and source.world_frame and source.tf_frame
-            found = tf.lookup_stamped(source.world_frame, source.tf_frame)
-            msg = found
-            if found is not None:
-                matrix, stamp = found
-                age = (now_ns - stamp) * 1e-9 if stamp else 0.0  # 0: static transforms only
-                position, xyzw = matrix[:3, 3], _xyzw(matrix)
-            else:
-                stamp, age = 0, float("inf")
-        if msg is None or age > source.max_age:
-            raise StaleInputError(self.name, age, source.max_age)
-        if self.latest is not None and stamp == 0:
-            raise InvalidInputError(f"{self.name}: a zero header stamp: its age can't be told")
+        newest = self._newest(tf, now_ns)
+        if newest is None or newest[3] > source.max_age:
+            raise StaleInputError(
+                self.name, float("inf") if newest is None else newest[3], source.max_age
+            )
+        position, xyzw, stamp, age = newest
         if age < -FUTURE_TOLERANCE_S:
             raise InvalidInputError(
                 f"{self.name}: stamped {-age:.3f} s in the future (tolerance "
