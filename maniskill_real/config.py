@@ -109,6 +109,39 @@ class CameraTopics:
 
 
 @dataclass(frozen=True)
+class ObjectSource:
+    """Where the real pose of one sim actor (by its ManiSkill name, e.g. ``cube``) comes from:
+    a geometry_msgs/PoseStamped topic or a TF frame, or nowhere (``sim_belief``: the observation
+    and evaluate() read the twin's own pose of it, and RealEnv's info says so every step)."""
+
+    actor: str
+    topic: str | None = None
+    frame: str = "world"
+    """The frame_id a pose on ``topic`` must carry: the one the sim's world is in."""
+    tf_frame: str | None = None
+    world_frame: str | None = None
+    """With ``tf_frame``: the TF frame the sim's world is in; the pose is world_T_tf_frame."""
+    offset: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+    """The sim actor's pose in the measured frame: x, y, z (m), then a quaternion in ROS's
+    order x, y, z, w (e.g. a tag on top of the cube: z = -its height above the centre)."""
+    max_age: float = 0.25
+    sim_belief: bool = False
+
+
+@dataclass(frozen=True)
+class GraspEstimator:
+    """``is_grasped`` from the gripper's own readings, for robots without a task topic for it:
+    the fingers stopped between ``opening`` (the sum of the joints' positions, so not closed on
+    nothing and not open) while pushing at least ``min_effort`` (mean |effort| over the joints,
+    N or N m as /joint_states reports it). The heuristic ManiSkill's PickCube comments on."""
+
+    joints: tuple[str, ...]
+    """ROS joint names of the gripper's fingers."""
+    opening: tuple[float, float]
+    min_effort: float
+
+
+@dataclass(frozen=True)
 class ResetConfig:
     max_joint_speed: float = 0.5
     """rad/s (m/s for prismatic joints): the fastest any joint moves while resetting."""
@@ -177,6 +210,10 @@ class RobotConfig:
     """The controller_manager node (relative names resolve under ``namespace``) that reset()
     asks through list_controllers whether the controllers run as configured; None: the robot
     has none, nothing is checked."""
+    objects: dict[str, ObjectSource] = field(default_factory=dict)
+    """sim actor name -> where its real pose comes from (ros/objects.py)."""
+    grasp_estimator: GraspEstimator | None = None
+    """``is_grasped`` from the gripper's readings (replaces a task topic for it)."""
 
     def topic(self, name: str) -> str:
         """A configured topic name as RealEnv uses it: resolved under ``namespace``."""
@@ -359,6 +396,8 @@ class _Validator:
                 "robot_limits",
                 "safety",
                 "controller_manager",
+                "objects",
+                "grasp_estimator",
             },
         )
         for required in ("robot_uid", "controllers"):
@@ -429,6 +468,105 @@ class _Validator:
             robot_limits=limits,
             safety=self.safety(raw.get("safety", {}) or {}, limits),
             controller_manager=manager,
+            objects={
+                self.string(name, "objects"): self.object_source(name, spec, f"objects.{name}")
+                for name, spec in self.mapping(raw.get("objects", {}) or {}, "objects").items()
+            },
+            grasp_estimator=self.grasp_estimator(
+                raw.get("grasp_estimator"), controllers, raw.get("task_topics") or {}
+            ),
+        )
+
+    def object_source(self, actor: str, spec: Any, key: str) -> ObjectSource:
+        """One of: ``{topic}``, ``{tf_frame, world_frame}``, ``{sim_belief: true}``."""
+        spec = self.mapping(spec, key)
+        self.known_keys(
+            spec,
+            key,
+            {"topic", "frame", "tf_frame", "world_frame", "offset", "max_age", "sim_belief"},
+        )
+        how = "give {topic: <PoseStamped topic>}, {tf_frame: <frame>, world_frame: <frame>} or "
+        how += "{sim_belief: true}"
+        belief = self.flag(spec.get("sim_belief", False), f"{key}.sim_belief")
+        sources = [k for k in ("topic", "tf_frame") if k in spec]
+        if belief and (sources or "offset" in spec):
+            raise self.fail(f"{key}.sim_belief", f"a sim belief has no pose source: {how}")
+        if not belief and len(sources) != 1:
+            raise self.fail(key, f"expected exactly one pose source: {how}")
+        tf_frame = world_frame = topic = None
+        if "tf_frame" in spec:
+            tf_frame = self.string(spec["tf_frame"], f"{key}.tf_frame")
+            if "world_frame" not in spec:
+                raise self.fail(f"{key}.world_frame", "missing: the TF frame the sim world is in")
+            world_frame = self.string(spec["world_frame"], f"{key}.world_frame")
+        elif "world_frame" in spec:
+            raise self.fail(f"{key}.world_frame", "only with tf_frame (a topic has 'frame')")
+        if "topic" in spec:
+            topic = self.topic(spec["topic"], f"{key}.topic")
+        elif "frame" in spec:
+            raise self.fail(f"{key}.frame", "only with topic (TF has 'world_frame')")
+        return ObjectSource(
+            actor=actor,
+            topic=topic,
+            frame=self.string(spec.get("frame", "world"), f"{key}.frame"),
+            tf_frame=tf_frame,
+            world_frame=world_frame,
+            offset=self.offset(spec.get("offset"), f"{key}.offset"),
+            max_age=self.positive(spec.get("max_age", 0.25), f"{key}.max_age"),
+            sim_belief=belief,
+        )
+
+    def offset(self, raw: Any, key: str) -> tuple[float, ...]:
+        """``{xyz: [x, y, z], xyzw: [x, y, z, w]}`` (ROS's quaternion order), unit quaternion."""
+        if raw is None:
+            return ObjectSource.offset
+        raw = self.mapping(raw, key)
+        self.known_keys(raw, key, {"xyz", "xyzw"})
+        values: list[float] = []
+        for part, size, default in (("xyz", 3, [0, 0, 0]), ("xyzw", 4, [0, 0, 0, 1])):
+            v = raw.get(part, default)
+            if not (
+                isinstance(v, list)
+                and len(v) == size
+                and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
+                and all(math.isfinite(x) for x in v)
+            ):
+                raise self.fail(f"{key}.{part}", f"expected {size} finite numbers, got {v!r}")
+            values += [float(x) for x in v]
+        norm = math.sqrt(sum(x * x for x in values[3:]))
+        if abs(norm - 1.0) > 1e-3:
+            raise self.fail(f"{key}.xyzw", f"expected a unit quaternion, its norm is {norm:.4f}")
+        return tuple(values)
+
+    def grasp_estimator(
+        self, raw: Any, controllers: dict[str, ControllerConfig], task_topics: dict
+    ) -> GraspEstimator | None:
+        if raw is None:
+            return None
+        key = "grasp_estimator"
+        if "is_grasped" in task_topics:
+            raise self.fail(key, "task_topics.is_grasped reports is_grasped already: keep one")
+        raw = self.mapping(raw, key)
+        self.known_keys(raw, key, {"joints", "opening", "min_effort"})
+        names = raw.get("joints")
+        if not isinstance(names, list) or not names:
+            raise self.fail(f"{key}.joints", "expected a non-empty list of ROS joint names")
+        known = {j for c in controllers.values() for j in c.joints}
+        for name in names:
+            if self.string(name, f"{key}.joints") not in known:
+                raise self.fail(f"{key}.joints", f"'{name}' is no controller's joint")
+        opening = raw.get("opening")
+        if not (
+            isinstance(opening, list)
+            and len(opening) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in opening)
+            and opening[0] < opening[1]
+        ):
+            raise self.fail(f"{key}.opening", f"expected [min, max], min < max: {opening!r}")
+        return GraspEstimator(
+            joints=tuple(names),
+            opening=(float(opening[0]), float(opening[1])),
+            min_effort=self.positive(raw.get("min_effort"), f"{key}.min_effort"),
         )
 
     def reset_controllers(

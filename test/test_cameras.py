@@ -41,7 +41,7 @@ NEAR_HOME = [0.04, 0.04, 0.7854, 2.3562, 0.0, -1.9635, 0.0, 0.3927, 0.0]
 
 def write_config(tmp_path: Path, **overrides: object) -> Path:
     path = tmp_path / "robot.yaml"
-    path.write_text(yaml.safe_dump({"base": str(REPO / "config" / "panda.yaml"), **overrides}))
+    path.write_text(yaml.safe_dump({"base": str(REPO / "config" / "panda_mock.yaml"), **overrides}))
     return path
 
 

@@ -172,7 +172,7 @@ def left_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped panda.yaml, with ``namespace: /left``."""
     path = tmp_path_factory.mktemp("left") / "left.yaml"
     path.write_text(
-        yaml.safe_dump({"base": str(REPO / "config" / "panda.yaml"), "namespace": "/left"})
+        yaml.safe_dump({"base": str(REPO / "config" / "panda_mock.yaml"), "namespace": "/left"})
     )
     return path
 

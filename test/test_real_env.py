@@ -276,6 +276,7 @@ def write_config(folder: Path, name: str, edit: Callable[[dict], None]) -> Path:
     the limits), from random actions that the shipped limits would clip."""
     raw = yaml.safe_load((REPO / "config" / "panda.yaml").read_text())
     raw.pop("robot_limits")
+    raw["objects"] = {"cube": {"sim_belief": True}}  # mock_hardware has no world: panda_mock.yaml
     raw["safety"] = {
         "blend_in_steps": 1,
         "max_measured_velocity": 100.0,

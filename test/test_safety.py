@@ -47,6 +47,7 @@ def shipped(tmp_path: Path, name: str = "panda", **edits: Any) -> Path:
     """The shipped panda.yaml, reset at 2 rad/s, with top-level keys replaced by ``edits``."""
     raw = yaml.safe_load((REPO / "config" / "panda.yaml").read_text())
     raw["reset"]["max_joint_speed"] = 2.0
+    raw["objects"] = {"cube": {"sim_belief": True}}  # mock_hardware has no world: panda_mock.yaml
     for key, value in edits.items():
         raw[key] = value
     path = tmp_path / f"{name}.yaml"
@@ -62,6 +63,7 @@ def safety(**overrides: Any) -> dict:
 def velocity_arm(tmp_path: Path) -> Path:
     raw = yaml.safe_load((REPO / "config" / "panda.yaml").read_text())
     raw["reset"]["max_joint_speed"] = 2.0
+    raw["objects"] = {"cube": {"sim_belief": True}}  # mock_hardware has no world: panda_mock.yaml
     raw["controllers"]["arm"].update(kind="forward_command_controller", interface="velocity")
     path = tmp_path / "velocity.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))

@@ -185,7 +185,7 @@ class PlainAgent(BaseRealAgent):
 @pytest.fixture
 def plain_env() -> RealEnv:
     env = RealEnv(policy_env("pd_joint_delta_pos"), agent=PlainAgent(), scene_reset="none",
-                  control_freq=200.0)
+                  control_freq=200.0, sim_belief=["cube"])
     yield env
     env.close()
 
@@ -230,7 +230,7 @@ def test_render_modes_without_real_frames_raise_clearly() -> None:
     with pytest.raises(RenderModeError, match="'rgb_array' would show the simulation"):
         RealEnv(policy_env("pd_joint_delta_pos", render_mode="rgb_array"), agent=PlainAgent())
     env = RealEnv(policy_env("pd_joint_delta_pos"), agent=PlainAgent(), scene_reset="none",
-                  render_mode="sensors")
+                  render_mode="sensors", sim_belief=["cube"])
     try:
         env.reset(seed=0)
         with pytest.raises(RenderModeError, match="maps no camera"):

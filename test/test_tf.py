@@ -147,7 +147,10 @@ def write_config(tmp_path: Path, base_camera: dict) -> Path:
     path = tmp_path / "robot.yaml"
     path.write_text(
         yaml.safe_dump(
-            {"base": str(REPO / "config" / "panda.yaml"), "cameras": {"base_camera": base_camera}}
+            {
+                "base": str(REPO / "config" / "panda_mock.yaml"),
+                "cameras": {"base_camera": base_camera},
+            }
         )
     )
     return path

@@ -51,6 +51,7 @@ from maniskill_real.benches.controller_emulator import (
     jtc_parameters,
 )
 from maniskill_real.benches.controller_manager import bringup
+from maniskill_real.benches.object_truth import ObjectTruth
 from maniskill_real.benches.parameters import ParameterError, Spec, declare
 from maniskill_real.config import CameraTopics, ConfigError, load_robot_config
 from maniskill_real.core.camera import Intrinsics, sim_intrinsics
@@ -99,6 +100,41 @@ PARAMETERS: dict[str, Spec] = {
     ),
     "camera_rate": Spec(
         10.0, "Hz: the most camera frames per second", runtime=True, positive=True, high=1000.0
+    ),
+    "object_pose_rate": Spec(
+        30.0,
+        "Hz at which every non-static actor's true pose is published on ~/objects/<actor> "
+        "(geometry_msgs/PoseStamped, frame 'world'): a perfect perception node",
+        positive=True,
+        high=1000.0,
+    ),
+    "object_pose_noise": Spec(
+        0.0,
+        "m: std of gaussian noise on published object positions",
+        runtime=True,
+        low=0.0,
+        high=1.0,
+    ),
+    "object_orientation_noise": Spec(
+        0.0,
+        "rad: std per axis of a random rotation applied to published object orientations",
+        runtime=True,
+        low=0.0,
+        high=3.14,
+    ),
+    "object_pose_latency": Spec(
+        0.0,
+        "s from an object pose's measurement (its stamp) to its publication",
+        runtime=True,
+        low=0.0,
+        high=10.0,
+    ),
+    "object_pose_dropout": Spec(
+        0.0,
+        "probability that an object pose measurement is never published",
+        runtime=True,
+        low=0.0,
+        high=1.0,
     ),
     "drop_topics": Spec(
         [],
@@ -384,6 +420,8 @@ class SimRobot:
             measured_velocity=lambda: self._art.get_qvel(),
         )
         self.surface.serve(specs, active, node.get_namespace())
+        self.objects = ObjectTruth(ros, self._publish)
+        self._object_period_ns = int(1e9 / float(p["object_pose_rate"]))
         self._apply_runtime({n: v for n, v in p.items() if PARAMETERS[n].runtime})
         self._drive_targets = (self._art.get_qpos(), np.zeros(len(self.joint_names)))
         self._js_topic = node.resolve_topic_name(self.config.joint_states_topic)
@@ -425,6 +463,14 @@ class SimRobot:
             self.joint_state_noise = float(values["joint_state_noise"])
         if "camera_rate" in values:
             self.camera_period_ns = int(1e9 / float(values["camera_rate"]))
+        for name, attr in (
+            ("object_pose_noise", "noise"),
+            ("object_orientation_noise", "orientation_noise"),
+            ("object_pose_latency", "latency"),
+            ("object_pose_dropout", "dropout"),
+        ):
+            if name in values:
+                setattr(self.objects.knobs, attr, float(values[name]))
         if "drop_topics" in values:
             topics = values["drop_topics"]
             self.dropped = frozenset(self.ros.node.resolve_topic_name(t) for t in topics)
@@ -467,7 +513,7 @@ class SimRobot:
         control_period = period * self.steps_per_control
         start_ns = 0 if self.use_sim_time else time.time_ns()
         self._now_s = start_ns * 1e-9
-        next_js_ns = next_frame_ns = start_ns
+        next_js_ns = next_frame_ns = next_object_ns = start_ns
         n = 0
         t0 = anchor = time.monotonic()
         while not self.stop.is_set():
@@ -500,6 +546,10 @@ class SimRobot:
             if t_ns >= next_js_ns:
                 self._publish_joint_states(t_ns)
                 next_js_ns = max(next_js_ns + self._js_period_ns, t_ns)
+            if t_ns >= next_object_ns:
+                self.objects.sample(t_ns, sim_bridge.non_static_poses(self.unwrapped))
+                next_object_ns = max(next_object_ns + self._object_period_ns, t_ns)
+            self.objects.flush(t_ns)
             if self.cameras and t_ns >= next_frame_ns and self.cameras.idle():
                 state = self.unwrapped.get_state().numpy()
                 self.cameras.request(t_ns, state, self._reset_seed, self.dropped)

@@ -43,6 +43,19 @@ class RealAgent(BaseRealAgent):
         """Task booleans the robot's world reports (e.g. success); they replace the twin's."""
         return {}
 
+    def task_state_keys(self) -> set[str]:
+        """The info keys :meth:`task_state` reports (they replace evaluate()'s)."""
+        return set()
+
+    def object_sources(self) -> dict[str, bool]:
+        """Sim actor name -> True if the robot side reads its real pose, False if it is marked
+        as the sim's belief (config ``objects.<actor>.sim_belief``)."""
+        return {}
+
+    def object_poses(self) -> dict[str, np.ndarray]:
+        """Sim actor name -> its real pose (ManiSkill raw pose, sim world) from the last capture."""
+        return {}
+
     def hold(self, reason: str) -> None:
         """Make the robot hold still now (a fault, a signal, the watchdog); may be called from
         another thread. Default: nothing can be done."""
@@ -88,6 +101,15 @@ class AgentPort:
 
     def task_state(self) -> dict[str, bool]:
         return self.agent.task_state() if self.extended else {}
+
+    def task_state_keys(self) -> set[str]:
+        return self.agent.task_state_keys() if self.extended else set()
+
+    def object_sources(self) -> dict[str, bool]:
+        return self.agent.object_sources() if self.extended else {}
+
+    def object_poses(self) -> dict[str, np.ndarray]:
+        return self.agent.object_poses() if self.extended else {}
 
     def hold(self, reason: str) -> None:
         if self.extended:

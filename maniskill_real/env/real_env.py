@@ -13,6 +13,7 @@ physics run for one control period, observe); Sim2RealEnv's sleep-then-send lags
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,15 @@ class RealEnv(sim_bridge.SimEnvCode):
         safety: the limits every target passes before it is published; default: the robot
             config's ``safety`` (a plain ``BaseRealAgent`` without a config gets the sim
             robot's joint position limits only).
+        sim_belief: sim actors (by name) that the observation or evaluate() may read from the
+            twin as the sim placed them, besides the robot config's ``objects.<name>.sim_belief``;
+            ``info["sim_belief"]`` lists them every step.
+
+    Objects: every tick the twin's mapped actors are set to their real poses (robot config
+    ``objects``) before the observation, info and reward are computed. At construction, before
+    anything moves, every physical actor that the observation (for its obs mode) or evaluate()
+    reads must have a pose source or be a declared sim belief (ConfigError naming it otherwise).
+    Task parameters the sim samples at reset (goal positions) stay the sim's.
 
     Safety: nothing is sent from a reading older than its max age (the step re-reads the
     joints first) or one that is invalid; after any error in ``step()``/``reset()`` the robot
@@ -75,6 +85,7 @@ class RealEnv(sim_bridge.SimEnvCode):
         control_freq: float | None = None,
         render_mode: Any = _KEEP,
         safety: SafetySettings | None = None,
+        sim_belief: Iterable[str] = (),
     ) -> None:
         twin = sim_env.unwrapped
         sim_bridge.check_sim_env(twin)
@@ -114,6 +125,15 @@ class RealEnv(sim_bridge.SimEnvCode):
         self.safety = self._safety_filter(settings or SafetySettings(blend_in_steps=1))
         self._safety_report = SafetyReport()
         self.port.bind(twin, self._camera_streams(), horizon=self.control_dt, gate=self._gate)
+        sources = self.port.object_sources()
+        self.sim_belief = sim_bridge.check_object_sources(
+            twin,
+            posed={name for name, posed in sources.items() if posed},
+            believed={name for name, posed in sources.items() if not posed} | set(sim_belief),
+            reported=self.port.task_state_keys(),
+            config_path=getattr(config, "path", None),
+        )
+        """Actors the observation or evaluate() read from the twin's belief, not the robot."""
         self.scene_reset = make_scene_reset(scene_reset)
         self.clock = TickClock(self.control_dt)
         self._reset_done = False
@@ -326,12 +346,14 @@ class RealEnv(sim_bridge.SimEnvCode):
         self._sync_twin()
 
     def _sync_twin(self) -> None:
+        """The twin's robot joints and mapped objects := the readings."""
         robot = self.twin.agent.robot
         robot.set_qpos(self.agent.get_qpos())
         try:
             robot.set_qvel(self.agent.get_qvel())
         except NotImplementedError:
             pass
+        sim_bridge.set_actor_poses(self.twin, self.port.object_poses())
 
     # -- info and reward: the sim env's code on real readings ---------------------------
     @property
@@ -339,8 +361,9 @@ class RealEnv(sim_bridge.SimEnvCode):
         return self._elapsed_steps
 
     def evaluate(self) -> dict:
-        """The sim's evaluate() on the twin (real robot joints, the twin's belief about
-        objects), overridden by every task state the robot side reports."""
+        """The sim's evaluate() on the twin (real robot joints, mapped objects at their real
+        poses, declared sim beliefs as the sim placed them), overridden by every task state the
+        robot side reports."""
         info = self.sim_evaluate()
         for key, value in self.port.task_state().items():
             info[key] = torch.tensor([value])
@@ -355,6 +378,8 @@ class RealEnv(sim_bridge.SimEnvCode):
             js = inputs["joint_states"][0]
             timing["skew"] = {name: (stamp - js) * 1e-9 for name, (stamp, _) in inputs.items()}
         info["timing"] = timing
+        if self.sim_belief:
+            info["sim_belief"] = list(self.sim_belief)
         return info
 
     def get_reward(self, obs: Any, action: Any, info: dict):

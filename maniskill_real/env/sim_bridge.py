@@ -26,13 +26,14 @@ import gymnasium as gym
 import numpy as np
 import torch
 from mani_skill.envs.sapien_env import BaseEnv
+from mani_skill.utils.structs.pose import Pose
 from mani_skill.utils.visualization.misc import tile_images
 
 from maniskill_real.errors import ConfigError, ControlModeError, RenderModeError
 
 if TYPE_CHECKING:
     from mani_skill.agents.base_agent import BaseAgent
-    from mani_skill.utils.structs import Articulation
+    from mani_skill.utils.structs import Actor, Articulation
 
     from maniskill_real.config import RobotConfig
 
@@ -196,6 +197,131 @@ def tcp_position_at(base: BaseEnv) -> Callable[[np.ndarray], np.ndarray]:
     return tcp
 
 
+# ---------------------------------------------------------------------------------------------
+# Objects: the twin's actors set to the real world's poses, and which ones the task reads
+# ---------------------------------------------------------------------------------------------
+def physical_actors(base: BaseEnv) -> dict[str, Actor]:
+    """The twin's non-static actors with collision shapes, by ManiSkill name: the objects a
+    robot can touch. Non-static actors without any (PickCube's goal_site, PushCube's
+    goal_region) are markers of task parameters the sim samples: they stay the sim's."""
+    return {
+        name: actor
+        for name, actor in base.scene.actors.items()
+        if actor.px_body_type != "static" and actor.has_collision_shapes
+    }
+
+
+def non_static_poses(base: BaseEnv) -> dict[str, np.ndarray]:
+    """Every non-static actor's pose now (raw pose: p, q wxyz), by ManiSkill name."""
+    return {
+        name: actor.pose.raw_pose[0].cpu().numpy().astype(np.float64)
+        for name, actor in base.scene.actors.items()
+        if actor.px_body_type != "static"
+    }
+
+
+def set_actor_poses(base: BaseEnv, poses: dict[str, np.ndarray]) -> None:
+    """Set each named actor of the twin to a raw pose (p, q wxyz) in the sim world, at rest."""
+    actors = base.scene.actors
+    for name, pose in poses.items():
+        actor = actors[name]
+        actor.set_pose(Pose.create(torch.as_tensor(pose, dtype=torch.float32).reshape(1, 7)))
+        if actor.px_body_type == "dynamic":
+            actor.set_linear_velocity(torch.zeros(1, 3))
+            actor.set_angular_velocity(torch.zeros(1, 3))
+
+
+def _changed(before: Any, after: Any, prefix: str = "") -> list[str]:
+    """The keys (dotted) of two nested dicts of tensors whose values differ."""
+    if isinstance(before, dict):
+        return [k for key in before for k in _changed(before[key], after[key], f"{prefix}{key}.")]
+    a, b = torch.as_tensor(before).float(), torch.as_tensor(after).float()
+    return [] if torch.allclose(a, b, atol=1e-7) else [prefix.rstrip(".")]
+
+
+def actor_reads(base: BaseEnv) -> dict[str, tuple[list[str], list[str]]]:
+    """Which physical actors the sim env's state observation (``_get_obs_extra`` in its obs
+    mode) and ``evaluate()`` read: actor -> (observation keys, evaluate keys) that change when
+    the actor moves. Camera images are not probed: on a robot they are the real ones.
+
+    Each actor is moved on the twin, a few cm and turned, then onto every other non-static
+    actor (goal markers included: a boolean such as "placed" flips only there) and onto the
+    TCP, and put back where it was; nothing is stepped. A key that no such move changes (one
+    that reads contact forces, say) is not found.
+    """
+    observes = base.obs_mode != "none"
+    info = base.evaluate()
+    obs = base._get_obs_extra(info) if observes else {}
+    others = [a for a in base.scene.actors.values() if a.px_body_type != "static"]
+    targets = [a.pose.raw_pose[0].clone() for a in others]
+    if hasattr(base.agent, "tcp"):
+        targets.append(base.agent.tcp.pose.raw_pose[0].clone())
+    reads: dict[str, tuple[list[str], list[str]]] = {}
+    for name, actor in physical_actors(base).items():
+        before = actor.pose.raw_pose[0].clone()
+        nudged = before.clone()
+        nudged[:3] += torch.tensor([0.03, -0.02, 0.04])
+        nudged[3:] = torch.tensor([0.9239, 0.0, 0.0, 0.3827])  # 45 deg about z
+        obs_keys: set[str] = set()
+        info_keys: set[str] = set()
+        try:
+            for pose in [nudged, *targets]:
+                set_actor_poses(base, {name: pose.numpy()})
+                info_keys |= set(_changed(info, base.evaluate()))
+                if observes:
+                    obs_keys |= set(_changed(obs, base._get_obs_extra(info)))
+        finally:
+            set_actor_poses(base, {name: before.numpy()})
+        if obs_keys or info_keys:
+            reads[name] = (sorted(obs_keys), sorted(info_keys))
+    return reads
+
+
+def check_object_sources(
+    base: BaseEnv,
+    posed: set[str],
+    believed: set[str],
+    reported: set[str],
+    config_path: Any = None,
+) -> list[str]:
+    """Before anything moves: every physical actor the observation or evaluate() reads must have
+    a pose source (``posed``) or be marked as the sim's belief (``believed``); evaluate() keys
+    the robot side reports itself (``reported``: task topics, estimators) don't count. Returns
+    the believed actors that are read; raises ConfigError naming the first unmapped one, and
+    one for a mapped actor the sim env lacks."""
+    movable = non_static_poses(base)
+    unknown = sorted((posed | believed) - set(movable))
+    if unknown:
+        raise ConfigError(
+            f"{config_path or 'RealEnv'}: key 'objects.{unknown[0]}': the sim env "
+            f"{base.spec.id if base.spec else type(base).__name__} has no non-static actor "
+            f"'{unknown[0]}' (it has: {', '.join(sorted(movable)) or 'none'})"
+        )
+    used: list[str] = []
+    for name, (obs_keys, info_keys) in actor_reads(base).items():
+        info_keys = [k for k in info_keys if k not in reported]
+        if not (obs_keys or info_keys) or name in posed:
+            continue
+        if name in believed:
+            used.append(name)
+            continue
+        read = []
+        if obs_keys:
+            read.append(f"the {base.obs_mode} observation ({', '.join(obs_keys)})")
+        if info_keys:
+            read.append(f"evaluate() ({', '.join(info_keys)})")
+        where = f"in {config_path}" if config_path else "in the robot config"
+        raise ConfigError(
+            f"{' and '.join(read)} read(s) the pose of sim actor '{name}', which has no real "
+            f"pose source: on a robot that is where the sim put it at reset, not where it is. "
+            f"Map it {where} under key 'objects.{name}' ({{topic: <geometry_msgs/PoseStamped "
+            f"topic>}} or {{tf_frame: <frame>, world_frame: <frame>}}), or set "
+            f"'objects.{name}.sim_belief: true' (or RealEnv(sim_belief=['{name}'])) to run on "
+            "the sim's belief, which info['sim_belief'] then lists every step"
+        )
+    return sorted(used)
+
+
 def controller_configs(agent: BaseAgent, mode: str) -> Any:
     return agent._controller_configs[mode]
 
@@ -337,7 +463,7 @@ class SimEnvCode(gym.Env):
         return self.agent.get_sensor_params()
 
     def sim_evaluate(self) -> dict:
-        """The sim's evaluate() on the twin (robot joints real, objects as the twin has them)."""
+        """The sim's evaluate() on the twin (robot joints real, objects as RealEnv synced them)."""
         return type(self.twin).evaluate(self)
 
     def sim_sparse_reward(self, obs: Any, action: Any, info: dict) -> torch.Tensor:

@@ -22,6 +22,7 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from maniskill_real.config import RobotConfig, load_robot_config
 from maniskill_real.core.camera import CameraAligner, sensor_params
+from maniskill_real.core.grasp import is_grasped
 from maniskill_real.core.joints import JointMap
 from maniskill_real.env import sim_bridge
 from maniskill_real.env.agent_port import RealAgent
@@ -29,6 +30,7 @@ from maniskill_real.errors import (
     ActionError,
     ConfigError,
     ControllerError,
+    InvalidInputError,
     RealEnvError,
     ResetError,
     SafetyError,
@@ -95,6 +97,8 @@ class ROS2Agent(RealAgent):
         cfg = self.config
         # ManiSkill envs evaluate() right after construction (BaseEnv.__init__ resets once).
         keys = task_booleans(twin.evaluate()) if cfg.task_namespace else {}
+        if cfg.grasp_estimator is not None:  # the gripper's own readings report it instead
+            keys = {k: v for k, v in keys.items() if k != "is_grasped"}
         self.task_topics = {key: cfg.topic(f"{cfg.task_namespace}/{key}") for key in keys} | {
             key: cfg.topic(topic) for key, topic in cfg.task_topics.items()
         }
@@ -205,7 +209,34 @@ class ROS2Agent(RealAgent):
         return self.snapshot
 
     def task_state(self) -> dict[str, bool]:
-        return {} if self.inputs is None else self.inputs.task_state()
+        if self.inputs is None:
+            return {}
+        state = self.inputs.task_state()
+        estimator = self.config.grasp_estimator
+        if estimator is not None and self.snapshot is not None:
+            state["is_grasped"] = self._grasped(estimator)
+        return state
+
+    def _grasped(self, estimator: Any) -> bool:
+        assert self.joint_map is not None and self.snapshot is not None
+        snap = self.snapshot
+        if snap.effort.size == 0:
+            raise InvalidInputError(
+                f"{self.inputs.joint_states.topic} carries no effort, which "
+                f"{self.config.path}: grasp_estimator needs"
+            )
+        idx = [self.joint_map.ros_joints.index(j) for j in estimator.joints]
+        return is_grasped(estimator.opening, estimator.min_effort, snap.qpos[idx], snap.effort[idx])
+
+    def task_state_keys(self) -> set[str]:
+        grasp = {"is_grasped"} if self.config.grasp_estimator is not None else set()
+        return set(self.task_topics) | grasp
+
+    def object_sources(self) -> dict[str, bool]:
+        return {name: not s.sim_belief for name, s in self.config.objects.items()}
+
+    def object_poses(self) -> dict[str, np.ndarray]:
+        return {} if self.snapshot is None else self.snapshot.objects
 
     def joint_reading_age(self) -> float | None:
         """Seconds since the joint reading of the current snapshot was stamped, now."""

@@ -28,6 +28,7 @@ from maniskill_real.ros.image import (
     rgb_from_image,
 )
 from maniskill_real.ros.node import Latest, RosNode
+from maniskill_real.ros.objects import ObjectInputs
 
 if TYPE_CHECKING:
     from maniskill_real.ros.tf import TfBuffer
@@ -46,6 +47,10 @@ class Snapshot:
     stamps_ns: dict[str, int] = field(default_factory=dict)
     ages: dict[str, float] = field(default_factory=dict)
     sensor_data: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    objects: dict[str, np.ndarray] = field(default_factory=dict)
+    """sim actor name -> its real pose in the sim world (ManiSkill raw pose: p, q wxyz)."""
+    effort: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Joint efforts, sim order (empty when /joint_states carries none)."""
 
 
 @dataclass
@@ -56,6 +61,7 @@ class JointReading:
     qvel: np.ndarray
     stamp_ns: int
     age: float
+    effort: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 class CameraInput:
@@ -168,6 +174,12 @@ class RobotInputs:
             from maniskill_real.ros.tf import TfBuffer
 
             self.tf = TfBuffer(ros)
+        self.objects = ObjectInputs(ros, config, None)
+        if self.objects.needs_tf:
+            from maniskill_real.ros.tf import TfBuffer
+
+            self.tf = self.tf or TfBuffer(ros)
+            self.objects.tf = self.tf
         self.task = {key: ros.latest(Bool, topic) for key, topic in task_topics.items()}
         self._last_stamp_ns = 0
 
@@ -175,7 +187,7 @@ class RobotInputs:
         streams: list[Latest] = [self.joint_states]
         for cam in self.cameras.values():
             streams += [cam.info, *cam.streams()]
-        return streams + list(self.task.values())
+        return streams + self.objects.streams() + list(self.task.values())
 
     def wait(self, timeout: float) -> Snapshot:
         """Block until every input has published once (naming the first silent topic), then
@@ -220,6 +232,8 @@ class RobotInputs:
             raise InvalidInputError(
                 f"{topic}: {len(msg.name)} names but {qpos.size} positions, {qvel.size} velocities"
             )
+        effort = np.asarray(msg.effort, dtype=np.float64)
+        effort = effort[idx] if effort.size == len(msg.name) else np.zeros(0)
         qpos = qpos[idx]
         qvel = qvel[idx] if qvel.size else np.zeros(len(idx))
         bad = ~(np.isfinite(qpos) & np.isfinite(qvel))
@@ -227,7 +241,7 @@ class RobotInputs:
             joints = [names[i] for i in np.flatnonzero(bad)]
             raise InvalidInputError(f"{topic}: non-finite position or velocity of {joints}")
         self._last_stamp_ns = stamp
-        return JointReading(qpos, qvel, stamp, age)
+        return JointReading(qpos, qvel, stamp, age, effort)
 
     def sample(self) -> Snapshot:
         """Read every input now; raise for one that is stale or invalid."""
@@ -237,7 +251,11 @@ class RobotInputs:
             qvel=js.qvel,
             stamps_ns={"joint_states": js.stamp_ns},
             ages={"joint_states": js.age},
+            effort=js.effort,
         )
+        snap.objects, stamps, ages = self.objects.sample()
+        snap.stamps_ns.update(stamps)
+        snap.ages.update(ages)
         for name, cam in self.cameras.items():
             snap.sensor_data[name] = cam.frames(snap)
         return snap
@@ -252,5 +270,6 @@ class RobotInputs:
         return out
 
     def restart(self) -> None:
-        """Forget the previous stamp (a new episode may follow a restarted robot)."""
+        """Forget the previous stamps (a new episode may follow a restarted robot)."""
         self._last_stamp_ns = 0
+        self.objects.restart()

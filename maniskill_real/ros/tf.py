@@ -18,6 +18,7 @@ from tf2_msgs.msg import TFMessage
 
 from maniskill_real.errors import TfLookupError
 from maniskill_real.ros.node import RosNode
+from maniskill_real.ros.stamps import stamp_to_ns
 
 # What tf2_ros listeners use: a deep queue, since one /tf message per frame may come in bursts,
 # and transient_local on /tf_static so transforms published once before we joined still arrive.
@@ -67,10 +68,15 @@ class TfBuffer:
         self._cond = threading.Condition()
         self._edges: dict[str, tuple[str, np.ndarray]] = {}
         """child frame -> (parent frame, parent_T_child)."""
+        self._stamps: dict[str, int] = {}
+        """child frame -> header stamp (ns) of its newest transform; 0 for a static one."""
         ros.subscribe(TFMessage, "/tf", self._on_msg, TF_QOS)
-        ros.subscribe(TFMessage, "/tf_static", self._on_msg, TF_STATIC_QOS)
+        ros.subscribe(TFMessage, "/tf_static", self._on_static, TF_STATIC_QOS)
 
-    def _on_msg(self, msg: TFMessage) -> None:
+    def _on_static(self, msg: TFMessage) -> None:
+        self._on_msg(msg, static=True)
+
+    def _on_msg(self, msg: TFMessage, static: bool = False) -> None:
         edges = {
             t.child_frame_id.lstrip("/"): (
                 t.header.frame_id.lstrip("/"),
@@ -78,8 +84,13 @@ class TfBuffer:
             )
             for t in msg.transforms
         }
+        stamps = {
+            t.child_frame_id.lstrip("/"): 0 if static else stamp_to_ns(t.header.stamp)
+            for t in msg.transforms
+        }
         with self._cond:
             self._edges.update(edges)
+            self._stamps.update(stamps)
             self._cond.notify_all()
 
     def frames(self) -> list[str]:
@@ -111,6 +122,19 @@ class TfBuffer:
                 f"after {timeout:.1f} s (known frames: {known})"
             )
         return found
+
+    def lookup_stamped(self, target_frame: str, source_frame: str) -> tuple[np.ndarray, int] | None:
+        """(target_T_source, the oldest stamp of a moving edge on the path, 0 if every edge is
+        static) now, or None without a path: for an object tracked in TF, whose age counts."""
+        target_frame, source_frame = target_frame.lstrip("/"), source_frame.lstrip("/")
+        with self._cond:
+            found = self._compose(target_frame, source_frame)
+            if found is None:
+                return None
+            # the frames below the lowest common ancestor: each one's edge is on the path
+            path = set(self._ancestors(target_frame)) ^ set(self._ancestors(source_frame))
+            stamps = [self._stamps[f] for f in path if f in self._edges and self._stamps.get(f)]
+        return found, min(stamps, default=0)
 
     def _ancestors(self, frame: str) -> dict[str, np.ndarray]:
         """Each ancestor of ``frame`` (itself included) -> ancestor_T_frame."""

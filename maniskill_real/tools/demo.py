@@ -21,7 +21,7 @@ from maniskill_real.tools.processes import RobotProcess
 
 ROBOTS = {
     "sim": ("sim_robot", "panda_sim", "trigger:/sim_robot/reset_scene@/sim_robot/seed"),
-    "mock": ("mock_hardware", "panda", "none"),
+    "mock": ("mock_hardware", "panda_mock", "none"),
 }
 
 

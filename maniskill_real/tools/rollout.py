@@ -15,6 +15,8 @@ import gymnasium as gym
 import numpy as np
 
 from maniskill_real.core.clock import Stats
+from maniskill_real.core.poses import pose_gap
+from maniskill_real.env import sim_bridge
 
 
 @dataclass
@@ -24,6 +26,9 @@ class Rollout:
     tcp: list[np.ndarray] = field(default_factory=list)
     targets: list[np.ndarray] = field(default_factory=list)
     """Drive targets the controller computed at each step."""
+    objects: list[dict[str, np.ndarray]] = field(default_factory=list)
+    """Every non-static actor's pose after each step (RealEnv: the twin's, synced from the
+    robot's pose sources where mapped)."""
     grasped: bool = False
     success: bool = False
     stats: Stats = field(default_factory=Stats)
@@ -36,6 +41,7 @@ def _record(rollout: Rollout, base, info: dict) -> None:
     robot = base.agent.robot
     rollout.qpos.append(robot.get_qpos()[0].numpy().astype(np.float64))
     rollout.tcp.append(base.agent.tcp.pose.p[0].numpy().astype(np.float64))
+    rollout.objects.append(sim_bridge.non_static_poses(base))
     rollout.grasped = bool(info.get("is_grasped", [False])[0])
     rollout.success = bool(info.get("success", [False])[0])
 
@@ -95,7 +101,16 @@ def compare(pure: Rollout, real: Rollout) -> dict[str, float]:
     tcp = np.linalg.norm(np.array(real.tcp) - np.array(pure.tcp), axis=1)
     # Tracking: the target sent at step k against the position observed one step later.
     tracking = np.abs(np.array(real.qpos[1:]) - np.array(real.targets[:-1]))
-    return {
+    gaps = {}
+    for name in real.objects[0] if real.objects else []:
+        p = [pose_gap(r[name], s[name]) for r, s in zip(real.objects, pure.objects, strict=True)]
+        dist, angle = np.array(p).T
+        gaps |= {
+            f"{name}_err_mean": float(dist.mean()),
+            f"{name}_err_max": float(dist.max()),
+            f"{name}_angle_max": float(angle.max()),
+        }
+    return gaps | {
         "qpos_rms_mean": float(rms_per_step.mean()),
         "qpos_rms_max": float(rms_per_step.max()),
         "qpos_abs_max": float(np.abs(dq).max()),
