@@ -300,7 +300,8 @@ def as_raw(msg: PoseStamped) -> np.ndarray:
 def test_state_obs_is_sim_robots_cube(start_robot: Callable[..., Any], tmp_path: Path) -> None:
     """PickCube in a state mode through RealEnv -> sim_robot, cube from ~/objects/cube with
     position noise: obj_pose is exactly the message RealEnv sampled (float32), and within the
-    noise knob (5 sigma per axis) of where the pure sim puts the cube for this seed."""
+    noise knob (5 sigma per axis) of where the pure sim puts the cube for this seed. Then the
+    latency knob makes every pose older than max_age: StaleInputError names the topic."""
     config = sim_config(tmp_path)
     start_robot(
         "sim_robot",
@@ -324,6 +325,10 @@ def test_state_obs_is_sim_robots_cube(start_robot: Callable[..., Any], tmp_path:
             np.testing.assert_allclose(obj_pose, as_raw(sampled).astype(np.float32), atol=1e-6)
             assert np.all(np.abs(obj_pose[:3] - true_cube[:3]) < 5 * NOISE), (obj_pose, true_cube)
             assert "object/cube" in info["timing"]["ages"]
+        env.agent.ros.set_parameter("/sim_robot", "object_pose_latency", 0.5, 5.0)
+        with pytest.raises(StaleInputError, match="/sim_robot/objects/cube is stale"):
+            for _ in range(40):
+                env.step(np.zeros(8, dtype=np.float32))
     finally:
         env.close()
 

@@ -44,7 +44,7 @@ MANISKILL_CHECKED = "3.0.1"
 INTERNALS: tuple[tuple[str, str, str], ...] = (
     ("BaseEnv", "_orig_single_action_space", "the un-batched action space RealEnv validates"),
     ("BaseEnv", "_get_obs_agent", "borrowed: the agent part of the observation"),
-    ("BaseEnv", "_get_obs_extra", "borrowed: the task's extra observation"),
+    ("BaseEnv", "_get_obs_extra", "borrowed: the task's extra observation; the object probe"),
     ("BaseEnv", "_get_obs_state_dict", "borrowed: state observations"),
     ("BaseEnv", "_get_obs_with_sensor_data", "borrowed: visual observations"),
     ("BaseEnv", "_get_obs_sensor_data", "overridden with real frames; the sim's for camera-check"),

@@ -218,6 +218,7 @@ class ROS2Agent(RealAgent):
         return state
 
     def _grasped(self, estimator: Any) -> bool:
+        """is_grasped from this snapshot's finger positions and efforts (config grasp_estimator)."""
         assert self.joint_map is not None and self.snapshot is not None
         snap = self.snapshot
         if snap.effort.size == 0:
