@@ -53,6 +53,7 @@ def write_config(folder: Path, name: str, base: str = "panda", **edits: Any) -> 
         raw = {**yaml.safe_load((REPO / "config" / raw.pop("base")).read_text()), **raw}
     raw["safety"] = {"blend_in_steps": 1, "max_tracking_error": 100.0, "watchdog_timeout": 0}
     raw.pop("robot_limits")
+    raw.setdefault("objects", {"cube": {"sim_belief": True}})  # mock_hardware has no world
     reset_controller = edits.pop("reset_controller", None)
     if reset_controller:
         raw["controllers"]["arm"]["reset_controller"] = reset_controller
