@@ -338,7 +338,17 @@ class TestSimRobot:
             drop.type == ParameterType.PARAMETER_STRING_ARRAY
             and list(drop.string_array_value) == []
         )
-        writable = {"seed", "command_delay", "joint_state_noise", "camera_rate", "drop_topics"}
+        writable = {
+            "seed",
+            "command_delay",
+            "joint_state_noise",
+            "camera_rate",
+            "drop_topics",
+            "object_pose_noise",
+            "object_orientation_noise",
+            "object_pose_latency",
+            "object_pose_dropout",
+        }
         for d in result(sim.params.describe_parameters(names)).descriptors:
             assert d.read_only == (d.name not in writable | {"use_sim_time"}), d.name
             assert d.description or d.name == "use_sim_time", d.name
