@@ -185,9 +185,7 @@ class SafetySettings:
     max_measured_velocity: float = 3.0
     max_tracking_error: float = 0.3
     workspace: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
-    on_limit: dict[str, str] = field(
-        default_factory=lambda: dict.fromkeys(SAFETY_LIMITS, "clip")
-    )
+    on_limit: dict[str, str] = field(default_factory=lambda: dict.fromkeys(SAFETY_LIMITS, "clip"))
     watchdog_timeout: float = 0.5
     """s without a step() while live before the robot is held (0: no watchdog)."""
     deadman: DeadmanConfig | None = None
@@ -728,7 +726,8 @@ class _Validator:
             raise self.fail(f"{key}.joints", "expected a non-empty list of ROS joint names")
         interface = self.choice(spec.get("interface", "position"), f"{key}.interface", INTERFACES)
         if kind != "forward_command_controller" and interface != "position":
-            raise self.fail(f"{key}.interface", f"{kind} commands positions")
+            verb = "streams" if kind == "joint_trajectory_controller" else "commands"
+            raise self.fail(f"{key}.interface", f"{kind} {verb} positions")
         mimic = self.flag(spec.get("mimic", False), f"{key}.mimic") if gripper else False
         if gripper:
             # ros2_controllers gripper_controllers/src/gripper_action_controller_parameters.yaml:

@@ -5,7 +5,8 @@ holds with a goal at the measured position, and resets through a goal whose resu
 Faked, because it cannot exist here: ros2_control and ros2_controllers' GripperActionController
 (no wheel). ``mock_hardware`` (its own process) serves an emulated controller_manager whose
 ``gripper_cmd`` server follows upstream's goal, preempt, reached and stall rules
-(``benches/controller_manager.py``) and writes the goal into its controller emulator. RealEnv
+(``benches/controller_manager.py``) and writes the goal into its controller emulator;
+``sim_robot`` does the same in front of ManiSkill's physics. RealEnv
 runs in this process; a recorder node here reads the action's status topic, /joint_states and
 list_controllers over DDS.
 """
@@ -21,6 +22,7 @@ import numpy as np
 import pytest
 import yaml
 from action_msgs.msg import GoalStatus, GoalStatusArray
+from control_msgs.action import GripperCommand
 from controller_manager_msgs.srv import ListControllers
 from ros_helpers import RECORD_QOS, policy_env, wait_until
 from sensor_msgs.msg import JointState
@@ -29,7 +31,7 @@ from std_msgs.msg import Float64MultiArray
 from maniskill_real.config import load_robot_config
 from maniskill_real.env.real_env import RealEnv
 from maniskill_real.errors import ConfigError
-from maniskill_real.ros.controllers import GRIPPER_TYPE
+from maniskill_real.ros.controllers import GRIPPER_TYPE, GoalClient
 from maniskill_real.ros.node import RosNode
 from maniskill_real.tools.processes import RobotProcess
 
@@ -223,3 +225,25 @@ def test_topic_commands_do_not_move_the_gripper(robot: Path, recorder: Recorder)
     # /joint_states from mock_hardware: it is up; the fingers stay where they were.
     for _ in range(20):
         assert np.allclose(recorder.fingers(), before, atol=1e-9)
+
+
+def test_sim_robot_executes_gripper_goals(
+    start_robot: Callable[..., RobotProcess], tmp_path: Path, recorder: Recorder
+) -> None:
+    """sim_robot (ManiSkill physics) with the gripper on its action controller: a goal from this
+    process closes both fingers (the second mimics the first) until the result says
+    reached_goal; a second goal opens them again."""
+    config = write_config(tmp_path, "gripper", GRIPPER)
+    start_robot("sim_robot", robot_config=str(config), seed=0, camera_rate=1.0)
+    client = GoalClient(recorder.ros, GripperCommand, "/gripper_controller/gripper_cmd")
+    try:
+        for target in (0.01, 0.035):
+            goal = GripperCommand.Goal()
+            goal.command.position, goal.command.max_effort = target, 70.0
+            handle = client.send(goal, TIMEOUT)
+            status, result = client.result(handle, TIMEOUT)
+            assert (status, result.reached_goal) == (GoalStatus.STATUS_SUCCEEDED, True)
+            assert abs(result.position - target) < 0.01  # the default goal_tolerance
+            assert np.allclose(recorder.fingers(), target, atol=0.01)
+    finally:
+        client.close()
