@@ -247,3 +247,27 @@ def test_sim_robot_executes_gripper_goals(
             assert np.allclose(recorder.fingers(), target, atol=0.01)
     finally:
         client.close()
+
+
+def test_mimic_needs_a_mimic_sim_controller(tmp_path: Path) -> None:
+    """'mimic: true' maps the sim part's first joint to the goal's position: a sim gripper part
+    that drives its joints independently (a plain PDJointPosController) is refused, naming the
+    file; the panda's own PDJointPosMimicController passes."""
+    from types import SimpleNamespace
+
+    from mani_skill.agents.controllers.pd_joint_pos import (
+        PDJointPosController,
+        PDJointPosMimicController,
+    )
+
+    from maniskill_real.env import sim_bridge
+
+    config = load_robot_config(write_config(tmp_path, "gripper", GRIPPER))
+
+    def agent(cls: type) -> Any:
+        part = SimpleNamespace(controller_cls=cls, interpolate=False)
+        return SimpleNamespace(_controller_configs={"m": {"gripper": part}})
+
+    assert sim_bridge._mode_problem(agent(PDJointPosMimicController), "m", config) == ""
+    problem = sim_bridge._mode_problem(agent(PDJointPosController), "m", config)
+    assert "mimic joints" in problem and str(config.path) in problem
