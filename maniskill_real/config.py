@@ -18,12 +18,16 @@ import yaml
 from maniskill_real.errors import ConfigError
 
 ControllerKind = Literal[
-    "forward_command_controller", "joint_trajectory_controller", "gripper_action_controller"
-]
-CONTROLLER_KINDS: tuple[str, ...] = (
     "forward_command_controller",
     "joint_trajectory_controller",
     "gripper_action_controller",
+    "parallel_gripper_action_controller",
+]
+GRIPPER_KINDS: tuple[str, ...] = ("gripper_action_controller", "parallel_gripper_action_controller")
+CONTROLLER_KINDS: tuple[str, ...] = (
+    "forward_command_controller",
+    "joint_trajectory_controller",
+    *GRIPPER_KINDS,
 )
 INTERFACES: tuple[str, ...] = ("position", "velocity")
 ALIGNMENTS: tuple[str, ...] = ("intrinsics", "center_crop")
@@ -70,6 +74,7 @@ class ControllerConfig:
             "forward_command_controller": "commands",
             "joint_trajectory_controller": "joint_trajectory",
             "gripper_action_controller": "gripper_cmd",
+            "parallel_gripper_action_controller": "gripper_cmd",
         }[self.kind]
         return f"{self.name}/{suffix}"
 
@@ -718,7 +723,7 @@ class _Validator:
     def controller(self, part: str, spec: Any, key: str) -> ControllerConfig:
         spec = self.mapping(spec, key)
         kind = self.choice(spec.get("kind"), f"{key}.kind", CONTROLLER_KINDS)
-        gripper = kind == "gripper_action_controller"
+        gripper = kind in GRIPPER_KINDS
         allowed = {"name", "kind", "interface", "joints", "reset_controller"}
         self.known_keys(spec, key, allowed | ({"max_effort", "mimic"} if gripper else set()))
         joints = spec.get("joints")
@@ -730,12 +735,12 @@ class _Validator:
             raise self.fail(f"{key}.interface", f"{kind} {verb} positions")
         mimic = self.flag(spec.get("mimic", False), f"{key}.mimic") if gripper else False
         if gripper:
-            # ros2_controllers gripper_controllers/src/gripper_action_controller_parameters.yaml:
-            # one `joint`; GripperCommand carries one position.
+            # ros2_controllers gripper_controllers/src/gripper_action_controller_parameters.yaml
+            # and parallel_gripper_controller's: one `joint`; a goal carries one position.
             if len(joints) > 1 and not mimic:
                 raise self.fail(
                     f"{key}.joints",
-                    "a gripper_action_controller drives exactly one joint; list one, or set "
+                    f"a {kind} drives exactly one joint; list one, or set "
                     "'mimic: true' when the others mimic the first (the action commands it)",
                 )
             if spec.get("reset_controller") is not None:

@@ -31,7 +31,7 @@ from std_msgs.msg import Float64MultiArray
 from maniskill_real.config import load_robot_config
 from maniskill_real.env.real_env import RealEnv
 from maniskill_real.errors import ConfigError
-from maniskill_real.ros.controllers import GRIPPER_TYPE, GoalClient
+from maniskill_real.ros.controllers import GRIPPER_TYPE, PARALLEL_GRIPPER_TYPE, GoalClient
 from maniskill_real.ros.node import RosNode
 from maniskill_real.tools.processes import RobotProcess
 
@@ -149,10 +149,13 @@ def recorder() -> Iterator[Recorder]:
     r.close()
 
 
-@pytest.fixture
-def robot(start_robot: Callable[..., RobotProcess], tmp_path: Path) -> Path:
-    """mock_hardware with a small first-order lag, the gripper on its action controller."""
-    config = write_config(tmp_path, "gripper", GRIPPER)
+@pytest.fixture(params=["gripper_action_controller", "parallel_gripper_action_controller"])
+def robot(
+    start_robot: Callable[..., RobotProcess], tmp_path: Path, request: pytest.FixtureRequest
+) -> Path:
+    """mock_hardware with a small first-order lag, the gripper on its action controller
+    (GripperCommand, or ParallelGripperCommand)."""
+    config = write_config(tmp_path, "gripper", GRIPPER | {"kind": request.param})
     start_robot(
         "mock_hardware",
         robot_config=str(config),
@@ -203,7 +206,9 @@ def test_reset_steps_and_hold_through_gripper_goals(robot: Path, recorder: Recor
             TIMEOUT,
         )
         gripper = next(c for c in listed.controller if c.name == "gripper_controller")
-        assert (gripper.type, gripper.state) == (GRIPPER_TYPE, "active")
+        types = {"gripper_action_controller": GRIPPER_TYPE}
+        expected = types.get(command.controller.kind, PARALLEL_GRIPPER_TYPE)
+        assert (gripper.type, gripper.state) == (expected, "active")
         assert list(gripper.claimed_interfaces) == ["panda_finger_joint1/position"]
         assert recorder.ros.node.count_subscribers("/gripper_controller/commands") == 0
         before = recorder.fingers()

@@ -8,7 +8,8 @@ sources, are in :mod:`trajectory_rules`):
   order; a message with a non-finite value is dropped; an empty one writes nothing; one of the
   wrong size makes the controller manager deactivate the controller, which then ignores every
   later command while the hardware keeps its last value. The last command otherwise stands.
-- ``gripper_action_controller`` (``position_controllers/GripperActionController``): no topic at
+- ``gripper_action_controller`` (``position_controllers/GripperActionController``) and
+  ``parallel_gripper_action_controller``: no topic at
   all; its ``gripper_cmd`` goals (served by :mod:`controller_manager`, upstream's goal, preempt,
   reached and stall rules) write the position of its one joint, and of the config's joints
   that mimic it, at once, without the command delay (the action server has the goal already).
@@ -57,7 +58,7 @@ from maniskill_real.benches.controller_manager import (
     TrajectorySample,
 )
 from maniskill_real.benches.parameters import Spec
-from maniskill_real.config import ControllerConfig, RobotConfig
+from maniskill_real.config import GRIPPER_KINDS, ControllerConfig, RobotConfig
 from maniskill_real.ros.node import STATE_QOS, RosNode
 from maniskill_real.ros.stamps import time_msg
 
@@ -273,7 +274,7 @@ class ControllerEmulator:
             if ctrl.kind == "forward_command_controller":
                 ros.subscribe(Float64MultiArray, ctrl.command_topic, self._forward_cb(ctrl, idx))
                 continue
-            if ctrl.kind == "gripper_action_controller":  # an action only: no topic
+            if ctrl.kind in GRIPPER_KINDS:  # an action only: no topic
                 self._grippers[ctrl.name] = idx
                 self._gripper_configs[ctrl.name] = ctrl
                 continue

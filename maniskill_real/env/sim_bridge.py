@@ -137,7 +137,7 @@ def _mode_problem(agent: BaseAgent, mode: str, config: RobotConfig | None) -> st
             # A GripperCommand goal carries one position: the others must follow it in the sim
             # too (mani_skill/agents/controllers/pd_joint_pos.py, PDJointPosMimicController).
             return (
-                f"part '{part}' is a gripper_action_controller with mimic joints in "
+                f"part '{part}' is a {ctrl.kind} with mimic joints in "
                 f"{config.path}, but {cfg.controller_cls.__name__} drives them independently"
             )
     return ""

@@ -20,7 +20,7 @@ from rclpy.parameter import Parameter
 from std_msgs.msg import Bool
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from maniskill_real.config import RobotConfig, load_robot_config
+from maniskill_real.config import GRIPPER_KINDS, RobotConfig, load_robot_config
 from maniskill_real.core.camera import CameraAligner, sensor_params
 from maniskill_real.core.grasp import is_grasped
 from maniskill_real.core.joints import JointMap
@@ -117,11 +117,9 @@ class ROS2Agent(RealAgent):
         )
         try:
             self.commands = {
-                part: (
-                    GripperGoalCommand
-                    if ctrl.kind == "gripper_action_controller"
-                    else ControllerCommand
-                )(self.ros, ctrl, cfg.topic(ctrl.command_topic))
+                part: (GripperGoalCommand if ctrl.kind in GRIPPER_KINDS else ControllerCommand)(
+                    self.ros, ctrl, cfg.topic(ctrl.command_topic)
+                )
                 for part, ctrl in cfg.controllers.items()
             }
             sim_cameras = sim_bridge.sensor_configs(self._sim_env)

@@ -9,9 +9,12 @@ controller's ``joints`` order; ``joint_trajectory_controller`` takes ``JointTraj
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from builtin_interfaces.msg import Duration
-from control_msgs.action import GripperCommand
+from control_msgs.action import GripperCommand, ParallelGripperCommand
+from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
@@ -95,7 +98,8 @@ class ControllerCommand:
 
 class GripperGoalCommand:
     """Sends targets to a ``gripper_action_controller`` as ``control_msgs/GripperCommand`` goals
-    on ``<ctrl>/gripper_cmd``: the position of the controller's one joint (the first of
+    on ``<ctrl>/gripper_cmd`` (``parallel_gripper_action_controller``: ParallelGripperCommand,
+    one joint name and position): the position of the controller's one joint (the first of
     ``joints``: the others mimic it) and the config's ``max_effort``.
 
     Upstream (ros-controls/ros2_controllers jazzy,
@@ -114,14 +118,23 @@ class GripperGoalCommand:
         self.controller = controller
         self.topic = action
         self._ros = ros
-        self.client = GoalClient(ros, GripperCommand, action)
+        self.parallel = controller.kind == "parallel_gripper_action_controller"
+        self.client = GoalClient(
+            ros, ParallelGripperCommand if self.parallel else GripperCommand, action
+        )
         self.last_goal: float | None = None
         self.sent = 0
 
-    def _goal(self, position: float) -> GripperCommand.Goal:
+    def _goal(self, position: float) -> Any:
+        effort = float(self.controller.max_effort)
+        if self.parallel:  # position[0]; effort[0] if given, else the controller's max_effort
+            joint = self.controller.joints[0]
+            command = JointState(name=[joint], position=[float(position)])
+            command.effort = [effort] if effort > 0 else []
+            return ParallelGripperCommand.Goal(command=command)
         goal = GripperCommand.Goal()
         goal.command.position = float(position)
-        goal.command.max_effort = float(self.controller.max_effort)
+        goal.command.max_effort = effort
         return goal
 
     def _position(self, targets: np.ndarray) -> float:

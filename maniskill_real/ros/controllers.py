@@ -34,6 +34,9 @@ FORWARD_TYPE = "forward_command_controller/ForwardCommandController"
 GRIPPER_TYPE = "position_controllers/GripperActionController"
 """ros2_controllers gripper_controllers/gripper_action_controller_plugin.xml (position
 interface); its action ``<controller>/gripper_cmd`` takes control_msgs/GripperCommand."""
+PARALLEL_GRIPPER_TYPE = "parallel_gripper_action_controller/GripperActionController"
+"""ros2_controllers parallel_gripper_controller/parallel_gripper_action_controller.xml; its
+``<controller>/gripper_cmd`` takes control_msgs/ParallelGripperCommand."""
 
 
 def group_type(interface: str) -> str:
@@ -52,6 +55,8 @@ def accepted_types(controller: ControllerConfig) -> tuple[str, ...]:
         return (JTC_TYPE,)
     if controller.kind == "gripper_action_controller":
         return (GRIPPER_TYPE,)
+    if controller.kind == "parallel_gripper_action_controller":
+        return (PARALLEL_GRIPPER_TYPE,)
     return (FORWARD_TYPE, group_type(controller.interface))
 
 

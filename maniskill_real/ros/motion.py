@@ -118,10 +118,10 @@ class Motion:
         assert isinstance(command, GripperGoalCommand)
         status, result = command.client.result(handle, timeout)
         if status != GoalStatus.STATUS_SUCCEEDED or not result.reached_goal:
+            position = list(result.state.position) if command.parallel else result.position
             raise ResetError(
                 f"{command.topic}: reset goal ended {STATUS_NAMES.get(status, status)}, "
-                f"reached_goal {result.reached_goal}, stalled {result.stalled} at "
-                f"{result.position:.4f}"
+                f"reached_goal {result.reached_goal}, stalled {result.stalled} at {position}"
             )
 
     def _send_part(self, part: str, sim_values: np.ndarray) -> None:
