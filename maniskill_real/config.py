@@ -17,8 +17,18 @@ import yaml
 
 from maniskill_real.errors import ConfigError
 
-ControllerKind = Literal["forward_command_controller", "joint_trajectory_controller"]
-CONTROLLER_KINDS: tuple[str, ...] = ("forward_command_controller", "joint_trajectory_controller")
+ControllerKind = Literal[
+    "forward_command_controller",
+    "joint_trajectory_controller",
+    "gripper_action_controller",
+    "parallel_gripper_action_controller",
+]
+GRIPPER_KINDS: tuple[str, ...] = ("gripper_action_controller", "parallel_gripper_action_controller")
+CONTROLLER_KINDS: tuple[str, ...] = (
+    "forward_command_controller",
+    "joint_trajectory_controller",
+    *GRIPPER_KINDS,
+)
 INTERFACES: tuple[str, ...] = ("position", "velocity")
 ALIGNMENTS: tuple[str, ...] = ("intrinsics", "center_crop")
 SAFETY_LIMITS: tuple[str, ...] = ("position", "step", "velocity", "workspace")
@@ -51,10 +61,21 @@ class ControllerConfig:
     reset_controller: str | None = None
     """A joint_trajectory_controller on the same joints that reset() switches to (STRICT) and
     moves through FollowJointTrajectory; None: reset() streams to this controller's topic."""
+    max_effort: float = 0.0
+    """gripper_action_controller: N in every GripperCommand goal (0: upstream's "no limit")."""
+    mimic: bool = False
+    """gripper_action_controller with several ``joints``: the others mimic the first, the one
+    joint the action commands (ManiSkill's panda fingers: PDJointPosMimicController)."""
 
     @property
     def command_topic(self) -> str:
-        suffix = "commands" if self.kind == "forward_command_controller" else "joint_trajectory"
+        """The topic (or, for a gripper, the action) RealEnv commands the controller on."""
+        suffix = {
+            "forward_command_controller": "commands",
+            "joint_trajectory_controller": "joint_trajectory",
+            "gripper_action_controller": "gripper_cmd",
+            "parallel_gripper_action_controller": "gripper_cmd",
+        }[self.kind]
         return f"{self.name}/{suffix}"
 
     def resetter(self) -> ControllerConfig | None:
@@ -169,9 +190,7 @@ class SafetySettings:
     max_measured_velocity: float = 3.0
     max_tracking_error: float = 0.3
     workspace: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
-    on_limit: dict[str, str] = field(
-        default_factory=lambda: dict.fromkeys(SAFETY_LIMITS, "clip")
-    )
+    on_limit: dict[str, str] = field(default_factory=lambda: dict.fromkeys(SAFETY_LIMITS, "clip"))
     watchdog_timeout: float = 0.5
     """s without a step() while live before the robot is held (0: no watchdog)."""
     deadman: DeadmanConfig | None = None
@@ -703,14 +722,34 @@ class _Validator:
 
     def controller(self, part: str, spec: Any, key: str) -> ControllerConfig:
         spec = self.mapping(spec, key)
-        self.known_keys(spec, key, {"name", "kind", "interface", "joints", "reset_controller"})
+        kind = self.choice(spec.get("kind"), f"{key}.kind", CONTROLLER_KINDS)
+        gripper = kind in GRIPPER_KINDS
+        allowed = {"name", "kind", "interface", "joints", "reset_controller"}
+        self.known_keys(spec, key, allowed | ({"max_effort", "mimic"} if gripper else set()))
         joints = spec.get("joints")
         if not isinstance(joints, list) or not joints:
             raise self.fail(f"{key}.joints", "expected a non-empty list of ROS joint names")
-        kind = self.choice(spec.get("kind"), f"{key}.kind", CONTROLLER_KINDS)
         interface = self.choice(spec.get("interface", "position"), f"{key}.interface", INTERFACES)
-        if kind == "joint_trajectory_controller" and interface != "position":
-            raise self.fail(f"{key}.interface", "joint_trajectory_controller streams positions")
+        if kind != "forward_command_controller" and interface != "position":
+            verb = "streams" if kind == "joint_trajectory_controller" else "commands"
+            raise self.fail(f"{key}.interface", f"{kind} {verb} positions")
+        mimic = self.flag(spec.get("mimic", False), f"{key}.mimic") if gripper else False
+        if gripper:
+            # ros2_controllers gripper_controllers/src/gripper_action_controller_parameters.yaml
+            # and parallel_gripper_controller's: one `joint`; a goal carries one position.
+            if len(joints) > 1 and not mimic:
+                raise self.fail(
+                    f"{key}.joints",
+                    f"a {kind} drives exactly one joint; list one, or set "
+                    "'mimic: true' when the others mimic the first (the action commands it)",
+                )
+            if spec.get("reset_controller") is not None:
+                raise self.fail(f"{key}.reset_controller", "a gripper resets through its action")
+        max_effort = spec.get("max_effort", 0.0)
+        if isinstance(max_effort, bool) or not isinstance(max_effort, int | float):
+            raise self.fail(f"{key}.max_effort", f"expected a number of N >= 0, got {max_effort!r}")
+        if not (math.isfinite(max_effort) and max_effort >= 0):
+            raise self.fail(f"{key}.max_effort", f"expected a number of N >= 0, got {max_effort!r}")
         return ControllerConfig(
             part=part,
             name=self.topic(spec.get("name"), f"{key}.name"),
@@ -722,6 +761,8 @@ class _Validator:
                 if spec.get("reset_controller") is None
                 else self.topic(spec["reset_controller"], f"{key}.reset_controller")
             ),
+            max_effort=float(max_effort),
+            mimic=mimic,
         )
 
     def reset(self, raw: Any) -> ResetConfig:

@@ -8,6 +8,11 @@ sources, are in :mod:`trajectory_rules`):
   order; a message with a non-finite value is dropped; an empty one writes nothing; one of the
   wrong size makes the controller manager deactivate the controller, which then ignores every
   later command while the hardware keeps its last value. The last command otherwise stands.
+- ``gripper_action_controller`` (``position_controllers/GripperActionController``) and
+  ``parallel_gripper_action_controller``: no topic at
+  all; its ``gripper_cmd`` goals (served by :mod:`controller_manager`, upstream's goal, preempt,
+  reached and stall rules) write the position of its one joint, and of the config's joints
+  that mimic it, at once, without the command delay (the action server has the goal already).
 - ``joint_trajectory_controller``: ``JointTrajectory``; a message that ``validate_trajectory_msg``
   refuses (an empty ``JointTrajectory()``, a partial one, one ending in the past, ...) is logged
   and ignored, and the running trajectory continues. An accepted one replaces it and starts from
@@ -49,10 +54,11 @@ from maniskill_real.benches.controller_manager import (
     Constraints,
     ControllerManagerEmulator,
     ControllerSpec,
+    GripperParams,
     TrajectorySample,
 )
 from maniskill_real.benches.parameters import Spec
-from maniskill_real.config import ControllerConfig, RobotConfig
+from maniskill_real.config import GRIPPER_KINDS, ControllerConfig, RobotConfig
 from maniskill_real.ros.node import STATE_QOS, RosNode
 from maniskill_real.ros.stamps import time_msg
 
@@ -188,6 +194,25 @@ class _Executor:
         return self._emulator.sample(self._name)
 
 
+class _Gripper:
+    """One gripper action controller as the controller_manager emulator's action server drives
+    it (its ``GripperExecutor``)."""
+
+    def __init__(self, emulator: ControllerEmulator, ctrl: ControllerConfig) -> None:
+        self.params = GripperParams(max_effort=ctrl.max_effort)
+        self._emulator = emulator
+        self._name = ctrl.name
+
+    def command(self, position: float, max_effort: float) -> None:
+        self._emulator.gripper_command(self._name, position)
+
+    def hold(self) -> None:
+        self._emulator.gripper_hold(self._name)
+
+    def sample(self) -> tuple[float, float, float]:
+        return self._emulator.gripper_sample(self._name)
+
+
 class ControllerEmulator:
     """Holds every joint's position/velocity target as ros2_control controllers would set it."""
 
@@ -237,6 +262,9 @@ class ControllerEmulator:
         """Called (robot thread, lock held: must not block) with a controller whose update()
         failed; None: it is just deactivated here."""
         self._trajectory: dict[str, _TrajectoryController] = {}
+        self._grippers: dict[str, np.ndarray] = {}
+        """gripper action controller -> its joints (the commanded one first, then mimics)."""
+        self._gripper_configs: dict[str, ControllerConfig] = {}
         params = dict(jtc_parameters or {})
         for ctrl in controllers:
             missing = [j for j in ctrl.joints if j not in self._index]
@@ -245,6 +273,10 @@ class ControllerEmulator:
             idx = np.array([self._index[j] for j in ctrl.joints])
             if ctrl.kind == "forward_command_controller":
                 ros.subscribe(Float64MultiArray, ctrl.command_topic, self._forward_cb(ctrl, idx))
+                continue
+            if ctrl.kind in GRIPPER_KINDS:  # an action only: no topic
+                self._grippers[ctrl.name] = idx
+                self._gripper_configs[ctrl.name] = ctrl
                 continue
             jtc_params = params.pop(ctrl.name, rules.JtcParameters())
             jtc = _TrajectoryController(ctrl, idx, jtc_params, self._position[idx], clock())
@@ -262,8 +294,9 @@ class ControllerEmulator:
         its switches (de)activate them here, its FollowJointTrajectory goals run here, and a
         controller whose update fails is deactivated there, as upstream's manager does."""
         executors = {name: _Executor(self, name) for name in self._trajectory}
+        grippers = {name: _Gripper(self, c) for name, c in self._gripper_configs.items()}
         manager = ControllerManagerEmulator(
-            self._ros, specs, active, namespace, executors, on_switch=self.on_switch
+            self._ros, specs, active, namespace, executors, grippers, on_switch=self.on_switch
         )
         reason = "their update resulted in an error!"
         self.on_update_error = lambda name: self._ros.call_soon(
@@ -350,6 +383,8 @@ class ControllerEmulator:
                     self._position[jtc.idx] = jtc.desired(now)
             for name in activated:
                 self._active.add(name)
+                if name in self._grippers:  # on_activate: set_hold_position
+                    self._gripper_set(name, self._state[0][self._grippers[name][0]])
                 if name in self._trajectory:
                     jtc = self._trajectory[name]
                     self._is_velocity[jtc.idx] = False
@@ -390,6 +425,31 @@ class ControllerEmulator:
                 actual_velocities=velocity[jtc.idx].tolist(),
                 time_past_end=now - end if now >= end else None,
             )
+
+    def gripper_command(self, name: str, position: float) -> None:
+        """An accepted goal's position, written now by an active gripper controller."""
+        with self._lock:
+            if name in self._active:
+                self._gripper_set(name, position)
+
+    def gripper_hold(self, name: str) -> None:
+        """``set_hold_position``: the measured position of the controller's joint."""
+        with self._lock:
+            if name in self._active:
+                self._gripper_set(name, self._state[0][self._grippers[name][0]])
+
+    def gripper_sample(self, name: str) -> tuple[float, float, float]:
+        """(position, velocity, effort) of the gripper's joint as the last update read it."""
+        with self._lock:
+            first = self._grippers[name][0]
+            return float(self._state[0][first]), float(self._state[1][first]), 0.0
+
+    def _gripper_set(self, name: str, position: float) -> None:
+        """The joint and its mimics (lock held)."""
+        idx = self._grippers[name]
+        self._position[idx] = position
+        self._velocity[idx] = 0.0
+        self._is_velocity[idx] = False
 
     # -- robot side (its own thread) ------------------------------------------------------
     def _measured_at(self, idx: np.ndarray) -> np.ndarray:

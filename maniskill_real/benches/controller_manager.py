@@ -47,13 +47,16 @@ from rclpy.task import Future
 from sensor_msgs.msg import JointState
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from maniskill_real.config import RobotConfig, _Validator, load_robot_config
+from maniskill_real.config import GRIPPER_KINDS, RobotConfig, _Validator, load_robot_config
 from maniskill_real.errors import ConfigError
-from maniskill_real.ros.controllers import FORWARD_TYPE, JTC_TYPE, group_type
+from maniskill_real.ros.controllers import (
+    FORWARD_TYPE,
+    GRIPPER_TYPE,
+    JTC_TYPE,
+    PARALLEL_GRIPPER_TYPE,
+    group_type,
+)
 from maniskill_real.ros.node import RosNode
-
-GRIPPER_TYPE = "position_controllers/GripperActionController"
-PARALLEL_GRIPPER_TYPE = "parallel_gripper_action_controller/GripperActionController"
 
 # Controller type -> what the emulator runs it as. Effort gripper and multi-interface forward
 # controllers are not emulated: a robot config that names them fails at load.
@@ -114,10 +117,21 @@ class ControllerSpec:
 
 def specs_from_config(config: RobotConfig) -> list[ControllerSpec]:
     """The configured controllers, each of the type its kind is usually run as, then the
-    reset controllers (joint_trajectory_controllers)."""
-    types = {"joint_trajectory_controller": JTC_TYPE, "forward_command_controller": FORWARD_TYPE}
+    reset controllers (joint_trajectory_controllers). A gripper action controller has one
+    joint: a config's mimic joints follow the first, as the hardware's mimic joints do."""
+    types = {
+        "joint_trajectory_controller": JTC_TYPE,
+        "forward_command_controller": FORWARD_TYPE,
+        "gripper_action_controller": GRIPPER_TYPE,
+        "parallel_gripper_action_controller": PARALLEL_GRIPPER_TYPE,
+    }
     return [
-        ControllerSpec(c.name, types[c.kind], tuple(c.joints), c.interface)
+        ControllerSpec(
+            c.name,
+            types[c.kind],
+            tuple(c.joints[:1] if c.kind in GRIPPER_KINDS else c.joints),
+            c.interface,
+        )
         for c in [*config.controllers.values(), *config.reset_controllers().values()]
     ]
 

@@ -25,6 +25,7 @@ import cv2
 import gymnasium as gym
 import numpy as np
 import torch
+from mani_skill.agents.controllers.pd_joint_pos import PDJointPosMimicController
 from mani_skill.envs.sapien_env import BaseEnv
 from mani_skill.utils.structs.pose import Pose
 from mani_skill.utils.visualization.misc import tile_images
@@ -132,6 +133,13 @@ def _mode_problem(agent: BaseAgent, mode: str, config: RobotConfig | None) -> st
         problem = _part_problem(part, cfg.controller_cls, cfg, interface)
         if problem:
             return problem
+        if ctrl and ctrl.mimic and not issubclass(cfg.controller_cls, PDJointPosMimicController):
+            # A GripperCommand goal carries one position: the others must follow it in the sim
+            # too (mani_skill/agents/controllers/pd_joint_pos.py, PDJointPosMimicController).
+            return (
+                f"part '{part}' is a {ctrl.kind} with mimic joints in "
+                f"{config.path}, but {cfg.controller_cls.__name__} drives them independently"
+            )
     return ""
 
 

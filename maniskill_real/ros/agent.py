@@ -20,7 +20,7 @@ from rclpy.parameter import Parameter
 from std_msgs.msg import Bool
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from maniskill_real.config import RobotConfig, load_robot_config
+from maniskill_real.config import GRIPPER_KINDS, RobotConfig, load_robot_config
 from maniskill_real.core.camera import CameraAligner, sensor_params
 from maniskill_real.core.grasp import is_grasped
 from maniskill_real.core.joints import JointMap
@@ -35,7 +35,7 @@ from maniskill_real.errors import (
     ResetError,
     SafetyError,
 )
-from maniskill_real.ros.commands import ControllerCommand, duration_msg
+from maniskill_real.ros.commands import ControllerCommand, GripperGoalCommand, duration_msg
 from maniskill_real.ros.controllers import TrajectoryClient, check_controllers, switch_controllers
 from maniskill_real.ros.inputs import RobotInputs, Snapshot
 from maniskill_real.ros.motion import Motion
@@ -64,7 +64,7 @@ class ROS2Agent(RealAgent):
         self.command_horizon = 0.05  # s: time_from_start of streamed trajectory points
         self.inputs: RobotInputs | None = None
         self.motion: Motion | None = None
-        self.commands: dict[str, ControllerCommand] = {}
+        self.commands: dict[str, ControllerCommand | GripperGoalCommand] = {}
         self.deadman: Latest[Bool] | None = None
         self.reset_clients: dict[str, TrajectoryClient] = {}
         """part -> FollowJointTrajectory client of its reset controller."""
@@ -117,7 +117,9 @@ class ROS2Agent(RealAgent):
         )
         try:
             self.commands = {
-                part: ControllerCommand(self.ros, ctrl, cfg.topic(ctrl.command_topic))
+                part: (GripperGoalCommand if ctrl.kind in GRIPPER_KINDS else ControllerCommand)(
+                    self.ros, ctrl, cfg.topic(ctrl.command_topic)
+                )
                 for part, ctrl in cfg.controllers.items()
             }
             sim_cameras = sim_bridge.sensor_configs(self._sim_env)
@@ -195,7 +197,7 @@ class ROS2Agent(RealAgent):
         deadline = time.monotonic() + timeout
         for command in self.commands.values():
             left = max(0.0, deadline - time.monotonic())
-            if not self.ros.wait_for_subscribers(command.publisher, left):
+            if not command.wait_ready(self.ros, left):
                 raise RealEnvError(
                     f"nothing subscribes to {command.topic} after {timeout:.1f} s; is "
                     f"controller '{command.controller.name}' loaded and active?"
@@ -327,7 +329,7 @@ class ROS2Agent(RealAgent):
         for part, targets in per_part.items():
             self.commands[part].send(targets, self.command_horizon)
 
-    def _check_single_writer(self, command: ControllerCommand) -> None:
+    def _check_single_writer(self, command: ControllerCommand | GripperGoalCommand) -> None:
         """One writer per robot: another publisher on a command topic (a second RealEnv, a
         teleop node) would take turns with this one on the robot."""
         assert self.ros is not None

@@ -2,19 +2,30 @@
 
 ``forward_command_controller`` takes ``Float64MultiArray`` on ``<ctrl>/commands`` in the
 controller's ``joints`` order; ``joint_trajectory_controller`` takes ``JointTrajectory`` on
-``<ctrl>/joint_trajectory`` (a zero header stamp means "start now"). A future safety layer wraps
-``ControllerCommand.send``; nothing else publishes commands.
+``<ctrl>/joint_trajectory`` (a zero header stamp means "start now"); a
+``gripper_action_controller`` takes ``control_msgs/GripperCommand`` goals on ``<ctrl>/gripper_cmd``
+(``GripperGoalCommand``). RealEnv's gate runs before ``send``; nothing else commands.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from builtin_interfaces.msg import Duration
+from control_msgs.action import GripperCommand, ParallelGripperCommand
+from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from maniskill_real.config import ControllerConfig
+from maniskill_real.errors import ControllerError
+from maniskill_real.ros.controllers import GoalClient
 from maniskill_real.ros.node import RosNode
+
+GRIPPER_DEADBAND = 1e-4
+"""m or rad: a gripper target that moved less than this from the last goal sends no new goal
+(each goal preempts the running one, which restarts the controller's stall timer)."""
 
 
 def duration_msg(seconds: float) -> Duration:
@@ -76,6 +87,105 @@ class ControllerCommand:
         elif current is not None:
             self.send(current, time_from_start)
 
+    def wait_ready(self, ros: RosNode, timeout: float) -> bool:
+        """Until the controller listens (a command sent before discovery is lost)."""
+        return ros.wait_for_subscribers(self.publisher, timeout)
+
     @property
     def subscriber_count(self) -> int:
         return self.publisher.get_subscription_count()
+
+
+class GripperGoalCommand:
+    """Sends targets to a ``gripper_action_controller`` as ``control_msgs/GripperCommand`` goals
+    on ``<ctrl>/gripper_cmd`` (``parallel_gripper_action_controller``: ParallelGripperCommand,
+    one joint name and position): the position of the controller's one joint (the first of
+    ``joints``: the others mimic it) and the config's ``max_effort``.
+
+    Upstream (ros-controls/ros2_controllers jazzy,
+    ``gripper_controllers/include/gripper_controllers/gripper_action_controller_impl.hpp``):
+    ``goal_callback`` accepts every goal, ``accepted_callback`` preempts the running one
+    (``preempt_active_goal``: cancelled) and commands the new position; the goal ends when the
+    joint is within ``goal_tolerance`` (reached) or has not moved for ``stall_timeout``
+    (stalled: aborted unless ``allow_stalling``). So a policy step sends a goal only when the
+    target moved more than ``GRIPPER_DEADBAND`` and never waits for its answer.
+    """
+
+    is_trajectory = False
+    is_goal = True
+
+    def __init__(self, ros: RosNode, controller: ControllerConfig, action: str) -> None:
+        self.controller = controller
+        self.topic = action
+        self._ros = ros
+        self.parallel = controller.kind == "parallel_gripper_action_controller"
+        self.client = GoalClient(
+            ros, ParallelGripperCommand if self.parallel else GripperCommand, action
+        )
+        self.last_goal: float | None = None
+        self.sent = 0
+
+    def _goal(self, position: float) -> Any:
+        effort = float(self.controller.max_effort)
+        if self.parallel:  # position[0]; effort[0] if given, else the controller's max_effort
+            joint = self.controller.joints[0]
+            command = JointState(name=[joint], position=[float(position)])
+            command.effort = [effort] if effort > 0 else []
+            return ParallelGripperCommand.Goal(command=command)
+        goal = GripperCommand.Goal()
+        goal.command.position = float(position)
+        goal.command.max_effort = effort
+        return goal
+
+    def _position(self, targets: np.ndarray) -> float:
+        targets = np.asarray(targets, dtype=np.float64)
+        if targets.shape != (len(self.controller.joints),):
+            raise ValueError(
+                f"{self.topic}: expected {len(self.controller.joints)} targets, "
+                f"got shape {targets.shape}"
+            )
+        if not np.all(np.isfinite(targets)):
+            raise ValueError(f"{self.topic}: refusing to send non-finite targets {targets}")
+        return float(targets[0])
+
+    def send(self, targets: np.ndarray, time_from_start: float) -> None:
+        """A goal at ``targets[0]`` if it moved more than the deadband since the last goal;
+        sent from the executor thread, without waiting (``time_from_start`` is unused: the
+        controller moves at the hardware's pace)."""
+        position = self._position(targets)
+        if self.last_goal is not None and abs(position - self.last_goal) <= GRIPPER_DEADBAND:
+            return
+        self._send_async(position)
+
+    def _send_async(self, position: float) -> None:
+        if not self.client.reached:
+            raise ControllerError(f"{self.topic}: no action server reached yet (reset() first)")
+        goal = self._goal(position)
+        self._ros.call_soon(lambda: self.client.send_goal_async(goal))
+        self.last_goal = position
+        self.sent += 1
+
+    def hold(self, current: np.ndarray | None, time_from_start: float) -> None:
+        """A goal at the measured position: what upstream's ``set_hold_position`` commands when
+        a goal is cancelled (gripper_action_controller_impl.hpp, ``cancel_callback``), here
+        also for a goal of another client, which this client could not cancel. Without a
+        fresh reading the last goal stands."""
+        if current is not None and self.client.reached:
+            self._send_async(self._position(current))
+
+    def start(self, targets: np.ndarray, timeout: float) -> object:
+        """Send a goal at ``targets[0]`` and return its handle once accepted (reset()'s move;
+        ``GoalClient.result`` tells how it ended)."""
+        position = self._position(targets)
+        handle = self.client.send(self._goal(position), timeout)
+        self.last_goal = position
+        self.sent += 1
+        return handle
+
+    def wait_ready(self, ros: RosNode, timeout: float) -> bool:
+        """Until the action server answers this process."""
+        try:
+            self.client.reach(timeout)
+        except ControllerError:
+            return False
+        return True

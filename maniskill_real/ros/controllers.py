@@ -31,6 +31,12 @@ from maniskill_real.ros.node import RosNode
 
 JTC_TYPE = "joint_trajectory_controller/JointTrajectoryController"
 FORWARD_TYPE = "forward_command_controller/ForwardCommandController"
+GRIPPER_TYPE = "position_controllers/GripperActionController"
+"""ros2_controllers gripper_controllers/gripper_action_controller_plugin.xml (position
+interface); its action ``<controller>/gripper_cmd`` takes control_msgs/GripperCommand."""
+PARALLEL_GRIPPER_TYPE = "parallel_gripper_action_controller/GripperActionController"
+"""ros2_controllers parallel_gripper_controller/parallel_gripper_action_controller.xml; its
+``<controller>/gripper_cmd`` takes control_msgs/ParallelGripperCommand."""
 
 
 def group_type(interface: str) -> str:
@@ -47,6 +53,10 @@ def accepted_types(controller: ControllerConfig) -> tuple[str, ...]:
     controller of the same interface, a ForwardCommandController with the interface fixed)."""
     if controller.kind == "joint_trajectory_controller":
         return (JTC_TYPE,)
+    if controller.kind == "gripper_action_controller":
+        return (GRIPPER_TYPE,)
+    if controller.kind == "parallel_gripper_action_controller":
+        return (PARALLEL_GRIPPER_TYPE,)
     return (FORWARD_TYPE, group_type(controller.interface))
 
 
@@ -61,7 +71,9 @@ def _claims_problem(controller: ControllerConfig, state: Any) -> str | None:
     (inactive), or None. A forward controller's order matters: its command array is in it."""
     active = state.state == "active"
     claims = list(state.claimed_interfaces if active else state.required_command_interfaces)
-    want = [f"{joint}/{controller.interface}" for joint in controller.joints]
+    # A gripper action controller claims its one joint; the config's others mimic it.
+    joints = controller.joints[:1] if controller.mimic else controller.joints
+    want = [f"{joint}/{controller.interface}" for joint in joints]
     verb = "claims" if active else "would claim"
     if controller.kind == "forward_command_controller" and set(claims) == set(want):
         if claims == want:
@@ -223,9 +235,9 @@ class GoalClient:
         self.action = action
         self._type = action_type
         self._client = ActionClient(ros.node, action_type, action)
-        self._reached = False
+        self.reached = False
 
-    def _reach(self, timeout: float) -> None:
+    def reach(self, timeout: float) -> None:
         """Wait for the server, then one round trip on its result service for an unknown goal
         (answered STATUS_UNKNOWN, changes nothing), so the server has matched this process
         before a goal's acceptance can be lost (see ``RosNode.call_until_answered``)."""
@@ -241,13 +253,18 @@ class GoalClient:
             )
         except TopicTimeoutError as e:
             raise ControllerError(f"{self.action} does not answer within {timeout:.1f} s") from e
-        self._reached = True
+        self.reached = True
+
+    def send_goal_async(self, goal: Any) -> Any:
+        """Send a goal without waiting for its answer; on the executor thread only (see
+        ``RosNode.in_executor``), after ``reach``."""
+        return self._client.send_goal_async(goal)
 
     def send(self, goal: Any, timeout: float) -> Any:
         """Send a goal; return its handle once accepted. Raise ControllerError when there is no
         server, it rejects the goal, or its answer does not come (the goal is then cancelled)."""
-        if not self._reached:
-            self._reach(timeout)
+        if not self.reached:
+            self.reach(timeout)
         goal_id = UUID(uuid=list(uuid4().bytes))
         future = self.ros.in_executor(
             lambda: self._client.send_goal_async(goal, goal_uuid=goal_id), timeout

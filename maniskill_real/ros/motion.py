@@ -7,7 +7,9 @@ validate_trajectory_msg: an empty trajectory is rejected and the running one con
 - joint_trajectory_controller: a one-point trajectory with all its joints at the measured
   positions;
 - forward_command_controller, position interface: the measured positions;
-- forward_command_controller, velocity interface: zero.
+- forward_command_controller, velocity interface: zero;
+- gripper_action_controller: a GripperCommand goal at the measured position (what upstream's
+  ``set_hold_position`` commands on cancel, gripper_action_controller_impl.hpp).
 
 Without a fresh, valid measurement only the velocity controllers get their zero: a stale
 position would pull the robot back, so a position controller's last (checked) target stands.
@@ -19,11 +21,13 @@ import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from action_msgs.msg import GoalStatus
 
 from maniskill_real.config import ResetConfig
 from maniskill_real.core.joints import JointMap
 from maniskill_real.errors import ResetError
-from maniskill_real.ros.commands import ControllerCommand
+from maniskill_real.ros.commands import ControllerCommand, GripperGoalCommand
+from maniskill_real.ros.controllers import STATUS_NAMES
 
 RESET_COMMAND_RATE = 50.0  # Hz, for parts reset through forward command controllers
 HOLD_TIME_S = 0.05
@@ -35,7 +39,7 @@ class Motion:
 
     def __init__(
         self,
-        commands: dict[str, ControllerCommand],
+        commands: dict[str, ControllerCommand | GripperGoalCommand],
         joint_map: JointMap,
         reset: ResetConfig,
         measured: Callable[[], np.ndarray],
@@ -66,10 +70,13 @@ class Motion:
         start = self.measured()
         duration = self.duration(start[joints], target[joints])
         ramped = []
+        goals = {}
         for part in parts:
             command = self.commands[part]
             goal = self.joint_map.to_controller(part, target)
-            if command.is_trajectory:
+            if isinstance(command, GripperGoalCommand):
+                goals[part] = command.start(goal, duration + cfg.settle_timeout)
+            elif command.is_trajectory:
                 command.send(goal, duration)
             else:
                 ramped.append(part)
@@ -88,7 +95,7 @@ class Motion:
                     self._send_part(part, np.clip(5.0 * (target - current), -speed, speed))
                 error = np.abs(current - target)[joints]
                 if s >= 1.0 and np.all(error <= cfg.tolerance):
-                    return
+                    break
                 if time.monotonic() > deadline:
                     worst = int(joints[np.argmax(error)])
                     raise ResetError(
@@ -100,6 +107,22 @@ class Motion:
         finally:
             for part in velocity:
                 self.commands[part].hold(None, HOLD_TIME_S)
+        for part, handle in goals.items():
+            self._gripper_result(part, handle, max(deadline - time.monotonic(), 1.0))
+
+    def _gripper_result(self, part: str, handle: object, timeout: float) -> None:
+        """A gripper's reset goal must end SUCCEEDED with ``reached_goal``: stalled (on an
+        object, or aborted) is a failed reset (gripper_action_controller_impl.hpp,
+        ``check_for_success``)."""
+        command = self.commands[part]
+        assert isinstance(command, GripperGoalCommand)
+        status, result = command.client.result(handle, timeout)
+        if status != GoalStatus.STATUS_SUCCEEDED or not result.reached_goal:
+            position = list(result.state.position) if command.parallel else result.position
+            raise ResetError(
+                f"{command.topic}: reset goal ended {STATUS_NAMES.get(status, status)}, "
+                f"reached_goal {result.reached_goal}, stalled {result.stalled} at {position}"
+            )
 
     def _send_part(self, part: str, sim_values: np.ndarray) -> None:
         self.commands[part].send(self.joint_map.to_controller(part, sim_values), 0.0)
