@@ -60,6 +60,7 @@ class Frames:
 def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     raw = yaml.safe_load((REPO / "config" / "panda.yaml").read_text())
     raw["reset"]["max_joint_speed"] = 2.0
+    raw["safety"]["watchdog_timeout"] = 0  # the checks between steps would look like a stall
     raw["objects"] = {"cube": {"sim_belief": True}}  # mock_hardware has no world: panda_mock.yaml
     path = tmp_path_factory.mktemp("configs") / "fast.yaml"
     path.write_text(yaml.safe_dump(raw))

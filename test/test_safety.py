@@ -44,9 +44,12 @@ FINGERS = ["panda_finger_joint1", "panda_finger_joint2"]
 
 
 def shipped(tmp_path: Path, name: str = "panda", **edits: Any) -> Path:
-    """The shipped panda.yaml, reset at 2 rad/s, with top-level keys replaced by ``edits``."""
+    """The shipped panda.yaml, reset at 2 rad/s, with top-level keys replaced by ``edits``, and
+    no watchdog unless ``edits`` bring one: a test that waits for its recorder between steps
+    is a stalled policy to the watchdog (tested on its own below)."""
     raw = yaml.safe_load((REPO / "config" / "panda.yaml").read_text())
     raw["reset"]["max_joint_speed"] = 2.0
+    raw["safety"]["watchdog_timeout"] = 0
     raw["objects"] = {"cube": {"sim_belief": True}}  # mock_hardware has no world: panda_mock.yaml
     for key, value in edits.items():
         raw[key] = value
@@ -57,7 +60,7 @@ def shipped(tmp_path: Path, name: str = "panda", **edits: Any) -> Path:
 
 def safety(**overrides: Any) -> dict:
     raw = yaml.safe_load((REPO / "config" / "panda.yaml").read_text())["safety"]
-    return {**raw, **overrides}
+    return {**raw, "watchdog_timeout": 0, **overrides}
 
 
 def velocity_arm(tmp_path: Path) -> Path:
@@ -347,6 +350,7 @@ def test_deadman_must_be_fresh_and_true(
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
     try:
+        wait_until(lambda: env.agent.deadman.get()[0] is not None, DISCOVERY_S, "a heartbeat")
         env.reset(seed=0)
         env.step(np.zeros(8, dtype=np.float32))
     finally:
