@@ -67,6 +67,11 @@ class RealAgent(BaseRealAgent):
     def refresh_joints(self) -> None:
         """Replace the last capture's joint reading with the newest one, or raise."""
 
+    def newest_qpos(self) -> np.ndarray | None:
+        """The newest valid, fresh joint positions (sim order, float64) now, or raise; None:
+        the agent can't tell (the last capture's are used)."""
+        return None
+
 
 def attach_sim_agent(agent: BaseRealAgent, twin: BaseEnv) -> None:
     """``BaseRealAgent`` falls through to ``_sim_agent`` for kinematics (ManiSkill's contract)."""
@@ -121,3 +126,6 @@ class AgentPort:
     def refresh_joints(self) -> None:
         if self.extended:
             self.agent.refresh_joints()
+
+    def newest_qpos(self) -> np.ndarray | None:
+        return self.agent.newest_qpos() if self.extended else None

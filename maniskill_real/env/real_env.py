@@ -224,14 +224,18 @@ class RealEnv(sim_bridge.SimEnvCode):
 
     def _gate(self, values: np.ndarray, interface: str) -> np.ndarray:
         """The last check before a target reaches the agent's publishers (sim joint order):
-        a fresh reading, then the safety limits. Raises instead of sending."""
+        a fresh reading, then the safety limits against the newest reading there is (the
+        robot may have moved since the observation's: found by benchmarks/soak.py's
+        independent recorder). Raises instead of sending."""
         if self._fault is not None or self._closed:
             raise RealEnvError(f"not sending: the robot is holding after {self._fault}")
         age = self.port.joint_reading_age()
         max_age = self._joint_max_age()
         if age is not None and max_age is not None and age > max_age:
             raise StaleInputError("joint_states (at send time)", age, max_age)
-        measured = self.agent.get_qpos()[0].double().numpy()
+        measured = self.port.newest_qpos()
+        if measured is None:
+            measured = self.agent.get_qpos()[0].double().numpy()
         if interface == "velocity":
             safe, report = self.safety.velocities(values, measured)
         else:

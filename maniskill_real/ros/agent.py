@@ -247,6 +247,10 @@ class ROS2Agent(RealAgent):
             return None
         return (self.ros.now_ns() - self.snapshot.stamps_ns["joint_states"]) * 1e-9
 
+    def newest_qpos(self) -> np.ndarray:
+        assert self.inputs is not None
+        return self.inputs.joints().qpos
+
     def refresh_joints(self) -> None:
         """Replace the snapshot's joint reading with the newest one (validated, fresh)."""
         assert self.inputs is not None and self.snapshot is not None
