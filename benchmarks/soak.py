@@ -192,6 +192,8 @@ class Soak:
             str(1.0 / self.args.rate),
             "--step-tolerance",
             str(self.args.step_tolerance),
+            "--robot-node",
+            "/sim_robot" if self.args.robot == "sim" else "/mock_hardware",
         ]
         # The sim controller's declared absolute-target ranges (the panda gripper squeezes at
         # -0.01 m, below its URDF limit of 0): not unsafe, counted apart by the recorder.
@@ -555,6 +557,13 @@ def print_report(soak: Soak, rec: dict) -> None:
         f"unsafe commands  {rec['unsafe_commands']} (by rule {rec['unsafe_by_rule'] or '{}'}, "
         f"by window {bad or '{}'})"
     )
+    for f in rec["foreign_publishers"]:
+        seconds = (f["last_ns"] - f["first_ns"]) * 1e-9
+        print(
+            f"                 ANOTHER NODE on this domain: {f['node']} published on "
+            f"{f['topic']} (seen for {seconds:.1f} s); unsafe commands within 1 s of such "
+            f"nodes: {rec['unsafe_while_foreign_publishers']}"
+        )
     for ex in rec["examples"][:10]:
         print(
             f"                 {ex['topic']} in {ex['window']}: {'; '.join(ex['problems'])[:200]}"
@@ -562,7 +571,8 @@ def print_report(soak: Soak, rec: dict) -> None:
     ratios = ", ".join(f"{k} {v:.2f}" for k, v in rec["worst_step_ratio"].items())
     print(
         f"margins          worst |target - newest reading| / (v_max * horizon): {ratios}; "
-        f"oldest reading behind a command {rec['worst_reading_age_s'] * 1e3:.0f} ms"
+        f"oldest reading behind a command {rec['worst_reading_age_s'] * 1e3:.0f} ms; "
+        f"longest delivery to the recorder {rec['max_delivery_lag_s'] * 1e3:.0f} ms"
     )
     if rec["beyond_urdf_inside_target_range"]:
         print(

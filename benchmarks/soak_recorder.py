@@ -9,21 +9,23 @@ A command is unsafe when
   ManiSkill's agent registry (``--target-range JOINT:LOW:HIGH`` widens one joint to a range the
   sim controller declares on purpose, e.g. the panda gripper's -0.01 m squeeze target);
 - step: a joint with a velocity limit (the config's safety.max_joint_velocity, which defaults to
-  robot_limits) would move faster than that limit from the newest valid /joint_states received
+  robot_limits) would move faster than that limit from the newest valid /joint_states sent
   before the command: |target - measured| > v_max * horizon + ``--step-tolerance``, where the
   horizon is the trajectory point's time_from_start (segment by segment for several points) or
   one control period for a forward command controller;
-- stale: the newest valid /joint_states received before it was stamped more than the config's
-  joint_states max_age (+ ``--age-tolerance`` for the command's own delivery) before the command
-  arrived (covers a killed robot);
-- fault_window: it arrived while a joint_states fault had been active for more than max_age
+- stale: the newest valid /joint_states sent before it was stamped more than the config's
+  joint_states max_age (+ ``--age-tolerance``) before the command was sent (covers a killed
+  robot);
+- fault_window: it was sent while a joint_states fault had been active for more than max_age
   (the soak writes each fault window to ``--windows``, one JSON object per line:
   kind, start_ns, end_ns, judge_fresh; kind "reset" marks a reset() call). Commands are counted
   per window: a fault kind, "reset", or "policy" (a step outside both).
 A /joint_states is valid when it names every configured joint once, is finite, and its stamp is
-within ``--stamp-tolerance`` of its arrival time (a zero, future or backward stamp is not).
-Times are the DDS reception timestamps (system clock, ns), so a recorder that falls behind still
-orders messages as they arrived.
+within ``--stamp-tolerance`` of its write time (a zero, future or backward stamp is not).
+Times are the DDS source timestamps (the publisher's write time, system clock, ns; every process
+runs on this host), so a recorder that the CPU starves still orders and ages messages as they were
+sent. The domain is shared with anything else on it: the recorder polls the graph and reports
+every other node that publishes on the soak's topics, and the commands judged while one did.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ import signal
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +72,11 @@ class Recorder:
         self.config = config
         self.events: list[tuple[int, str, Any]] = []
         self.last_js_ns = 0
-        """Reception time of the newest /joint_states (any), for the soak to wait on."""
+        """Source time of the newest /joint_states (any), for the soak to wait on."""
+        self.max_lag_ns = 0
+        """Longest time between a message's write and its reception here."""
+        self.foreign: dict[tuple[str, str], list[int]] = {}
+        """(topic, node) -> [first, last] time (ns) seen publishing where it should not."""
         self.ros = RosNode("soak_recorder")
         qos = _record_qos()
         self.ros.subscribe(
@@ -84,9 +91,7 @@ class Recorder:
                 self.ros.subscribe(
                     JointTrajectory,
                     topic,
-                    lambda m, i, p=part: self.events.append(
-                        (i["received_timestamp"], p, _trajectory(m))
-                    ),
+                    lambda m, i, p=part: self.events.append((self._when(i), p, _trajectory(m))),
                     qos,
                 )
             else:
@@ -94,14 +99,33 @@ class Recorder:
                     Float64MultiArray,
                     topic,
                     lambda m, i, p=part, c=ctrl: self.events.append(
-                        (i["received_timestamp"], p, _forward(m, c.joints))
+                        (self._when(i), p, _forward(m, c.joints))
                     ),
                     qos,
                 )
 
+    def _when(self, info: dict) -> int:
+        """The message's source timestamp (its reception time where the RMW gives none)."""
+        received = info["received_timestamp"]
+        source = info["source_timestamp"] or received
+        self.max_lag_ns = max(self.max_lag_ns, received - source)
+        return source
+
     def _on_joint_states(self, msg: Any, info: dict) -> None:
-        self.events.append((info["received_timestamp"], "js", _js(msg)))
-        self.last_js_ns = info["received_timestamp"]
+        when = self._when(info)
+        self.events.append((when, "js", _js(msg)))
+        self.last_js_ns = when
+
+    def watch(self, allowed: dict[str, set[str]]) -> None:
+        """Note every node publishing on a watched topic that ``allowed`` doesn't name. The
+        graph names a publisher "_NODE_NAME_UNKNOWN_" while its process's node list is not (or
+        no longer) known: right after it starts, and until a killed process's participant
+        lease expires (the restarted robot's predecessor); those are left out."""
+        now = time.time_ns()
+        for topic, names in allowed.items():
+            for node in set(self.ros.other_publishers(topic)) - names:
+                if "_NODE_NAME_UNKNOWN_" not in node:
+                    self.foreign.setdefault((topic, node), [now, now])[1] = now
 
     def close(self) -> None:
         self.ros.close()
@@ -155,6 +179,7 @@ def judge(
     step_tol: float,
     age_tol: float,
     stamp_tol: float,
+    foreign: Sequence[tuple[int, int]] = (),
 ) -> dict[str, Any]:
     """Every command against the rules in the module docstring; counts, worst margins, and the
     first unsafe commands in detail."""
@@ -163,7 +188,8 @@ def judge(
     joints = set(config.controlled_joints())
     kinds = {part: ctrl.kind for part, ctrl in config.controllers.items()}
     events = sorted(events, key=lambda e: e[0])
-    newest: tuple[int, int, dict[str, float]] | None = None  # stamp, received, positions
+    newest: tuple[int, int, dict[str, float]] | None = None  # stamp, sent, positions
+    recent: deque[tuple[int, int, dict[str, float]]] = deque()  # valid readings, last max_age
     counts: Counter[str] = Counter()
     unsafe: Counter[str] = Counter()
     unsafe_by_window: Counter[str] = Counter()
@@ -173,7 +199,9 @@ def judge(
     worst_age = 0.0
     beyond_urdf = Counter()
     js_invalid = 0
-    for received, source, data in events:
+    unsafe_while_foreign = 0
+    step_older: list[float] = []  # ms: the older reading a flagged step is within the limit of
+    for when, source, data in events:
         if source == "js":
             stamp, names, position, velocity = data
             ok = (
@@ -182,18 +210,21 @@ def judge(
                 and len(position) == len(names)
                 and all(math.isfinite(v) for v in [*position, *velocity])
                 and stamp != 0
-                and abs(received - stamp) * 1e-9 <= stamp_tol
+                and abs(when - stamp) * 1e-9 <= stamp_tol
             )
             counts["joint_states"] += 1
             if ok:
-                newest = (stamp, received, dict(zip(names, position, strict=True)))
+                newest = (stamp, when, dict(zip(names, position, strict=True)))
+                recent.append(newest)
+                while recent and when - recent[0][1] > max_age * 1e9:
+                    recent.popleft()
             else:
                 js_invalid += 1
             continue
         counts[source] += 1
         stamp, points, wrong = data
         # a fault's window first (a reset tried during a fault is the fault's), then a reset's
-        inside = [w["kind"] for w in windows if w["start_ns"] <= received <= w["end_ns"]]
+        inside = [w["kind"] for w in windows if w["start_ns"] <= when <= w["end_ns"]]
         label = next((k for k in inside if k != "reset"), "reset" if inside else "policy")
         commands_by_window[label] += 1
         problems = [f"shape: {wrong}"] if wrong else []
@@ -208,13 +239,14 @@ def judge(
                 else:
                     problems.append(f"limit: {name}={value:.4f} outside [{lo:.4f}, {hi:.4f}]")
         if newest is None:
-            problems.append("stale: no valid /joint_states received before it")
+            problems.append("stale: no valid /joint_states sent before it")
         else:
-            age = (received - newest[0]) * 1e-9
+            age = (when - newest[0]) * 1e-9
             worst_age = max(worst_age, age)
             if age > max_age + age_tol:
                 problems.append(f"stale: newest valid /joint_states {age:.3f} s old")
             previous, t_prev = newest[2], 0.0
+            stepped = len(problems)
             for tfs, targets in points:
                 horizon = (
                     tfs - t_prev if kinds[source] == "joint_trajectory_controller" else control_dt
@@ -235,13 +267,22 @@ def judge(
                             f"{horizon:.3f} s + {step_tol})"
                         )
                 previous, t_prev = {**previous, **targets}, tfs
+            if len(problems) > stepped and len(points) == 1:
+                older = _older_reading(recent, newest, points[0], vmax, horizon, step_tol)
+                if older is None:
+                    problems.append(f"note: outside the limit from every reading of {max_age} s")
+                else:
+                    step_older.append(older)
+                    problems.append(f"note: within the limit from a reading {older:.0f} ms older")
         for w in windows:
-            if w.get("judge_fresh") and w["start_ns"] + max_age * 1e9 < received <= w["end_ns"]:
+            if w.get("judge_fresh") and w["start_ns"] + max_age * 1e9 < when <= w["end_ns"]:
                 problems.append(
                     f"fault_window: {w['kind']} active for more than max_age {max_age} s"
                 )
+        if problems and any(a - 1e9 <= when <= b + 1e9 for a, b in foreign):
+            unsafe_while_foreign += 1
         if problems:
-            rules = {p.split(":")[0] for p in problems}
+            rules = {p.split(":")[0] for p in problems} - {"note"}
             first = any(unsafe[r] < 5 for r in rules)  # the first five of each rule in detail
             for r in rules:
                 unsafe[r] += 1
@@ -249,7 +290,7 @@ def judge(
             if first:
                 examples.append(
                     {
-                        "received_ns": received,
+                        "sent_ns": when,
                         "topic": source,
                         "window": label,
                         "problems": problems,
@@ -261,12 +302,35 @@ def judge(
         "unsafe_commands": sum(unsafe_by_window.values()),
         "unsafe_by_rule": dict(unsafe),
         "unsafe_by_window": dict(unsafe_by_window),
+        "unsafe_while_foreign_publishers": unsafe_while_foreign,
+        "step_within_limit_of_older_reading_ms": step_older,
         "commands_by_window": dict(commands_by_window),
         "worst_step_ratio": dict(worst_ratio),
         "worst_reading_age_s": worst_age,
         "beyond_urdf_inside_target_range": dict(beyond_urdf),
         "examples": examples,
     }
+
+
+def _older_reading(
+    recent: Sequence[tuple[int, int, dict[str, float]]],
+    newest: tuple[int, int, dict[str, float]],
+    point: tuple[float, dict[str, float]],
+    vmax: dict[str, float],
+    horizon: float,
+    step_tol: float,
+) -> float | None:
+    """How much older (ms) the newest reading is that the step stays within the limit of, if
+    any: RealEnv computes a target from the reading it sampled, which can be a few of the
+    robot's ticks older than the newest one published before the command."""
+    for stamp, _, positions in reversed(recent):
+        if all(
+            abs(v - positions[n]) <= vmax[n] * horizon + step_tol
+            for n, v in point[1].items()
+            if n in vmax and n in positions
+        ):
+            return (newest[0] - stamp) * 1e-6
+    return None
 
 
 def main() -> None:
@@ -280,9 +344,12 @@ def main() -> None:
         help="rewritten every 0.1 s with the reception time (ns) of the newest /joint_states, "
         "so the soak can wait until the recorder sees a (restarted) robot",
     )
+    p.add_argument(
+        "--robot-node", default="/mock_hardware", help="the node that publishes /joint_states"
+    )
     p.add_argument("--control-dt", type=float, default=0.02, help="s, forward commands' horizon")
     p.add_argument("--step-tolerance", type=float, default=0.01, help="rad")
-    p.add_argument("--age-tolerance", type=float, default=0.05, help="s")
+    p.add_argument("--age-tolerance", type=float, default=0.02, help="s")
     p.add_argument("--stamp-tolerance", type=float, default=0.1, help="s")
     p.add_argument(
         "--target-range",
@@ -302,7 +369,11 @@ def main() -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     recorder = Recorder(config)
+    real_env = f"{config.namespace.rstrip('/')}/real_env"
+    allowed = {config.topic(c.command_topic): {real_env} for c in config.controllers.values()}
+    allowed[config.topic(config.joint_states_topic)] = {args.robot_node}
     while not stop.wait(0.1):
+        recorder.watch(allowed)
         if args.status:
             tmp = args.status.with_suffix(".tmp")
             tmp.write_text(str(recorder.last_js_ns))
@@ -322,7 +393,13 @@ def main() -> None:
         args.step_tolerance,
         args.age_tolerance,
         args.stamp_tolerance,
+        [tuple(v) for v in recorder.foreign.values()],
     )
+    report["foreign_publishers"] = [
+        {"topic": t, "node": n, "first_ns": a, "last_ns": b}
+        for (t, n), (a, b) in recorder.foreign.items()
+    ]
+    report["max_delivery_lag_s"] = recorder.max_lag_ns * 1e-9
     report["limits"] = limits
     report["max_joint_velocity"] = dict(config.safety.max_joint_velocity)
     args.out.write_text(json.dumps(report, indent=1))
