@@ -54,8 +54,13 @@ JS_FAULTS = ("duplicate_name", "nan", "future_stamp", "zero_stamp", "stamp_back"
 COMMON_KINDS = ("command_delay", "kill_restart", "stall", "action_out_of_space", "action_extreme")
 DETECT_STEPS = 100
 """Steps a fault may take to be refused before it counts as missed (2 s at 50 Hz)."""
+PARAMETER_ATTEMPTS = 5
 RECOVER_S = 60.0
 """How long reset() is retried after a fault is cleared (a restarted sim_robot takes long)."""
+
+
+class HarnessError(RuntimeError):
+    """The soak itself could not inject or clear a fault (not RealEnv's doing)."""
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -94,6 +99,7 @@ class Soak:
     def __init__(self, args: argparse.Namespace, out: Path) -> None:
         import gymnasium as gym
         import mani_skill.envs  # noqa: F401
+        from rcl_interfaces.srv import SetParameters
 
         from maniskill_real.env.real_env import RealEnv
         from maniskill_real.ros.node import RosNode
@@ -122,6 +128,12 @@ class Soak:
         self.env = RealEnv(self.sim, robot_config=self.config_path, scene_reset="none")
         self.rss["after RealEnv()"] = rss_mb()
         self.faults = RosNode("soak_faults")
+        robot_node = "/sim_robot" if args.robot == "sim" else "/mock_hardware"
+        self.param_client = self.faults.node.create_client(
+            SetParameters, f"{robot_node}/set_parameters"
+        )
+        self.parameter_retries = 0
+        self.harness_errors: list[str] = []
         self.agent = self.env.agent
         self.watchdog = self.agent.config.safety.watchdog_timeout
         available = (
@@ -242,19 +254,33 @@ class Soak:
     # -- faults ---------------------------------------------------------------------------
     def set_robot(self, name: str, value: object) -> None:
         """Set a runtime parameter of the robot node through its parameter service (a list
-        is a string array: rclpy would type an empty one as bytes)."""
+        is a string array: rclpy would type an empty one as bytes). One client for the whole
+        run, and the request sent again when no answer comes: setting a value twice changes
+        nothing, and right after (re)discovery a server can drop a response
+        (RosNode.call_until_answered says why)."""
         from rcl_interfaces.srv import SetParameters
         from rclpy.parameter import Parameter
 
-        node = "/sim_robot" if self.args.robot == "sim" else "/mock_hardware"
         if isinstance(value, list):
             param = Parameter(name, Parameter.Type.STRING_ARRAY, value)
         else:
             param = Parameter(name, value=value)
         request = SetParameters.Request(parameters=[param.to_parameter_msg()])
-        result = self.faults.call(SetParameters, f"{node}/set_parameters", request, 5.0)
-        if not result.results[0].successful:
-            raise RuntimeError(f"{node}: {name}={value!r} refused: {result.results[0].reason}")
+        service = self.param_client.srv_name
+        for attempt in range(PARAMETER_ATTEMPTS):
+            if attempt:
+                self.parameter_retries += 1
+            if not self.param_client.wait_for_service(timeout_sec=2.0):
+                continue
+            future = self.param_client.call_async(request)
+            if self.faults.wait_for(future, 2.0) and future.result() is not None:
+                result = future.result().results[0]
+                if not result.successful:
+                    raise HarnessError(f"{service}: {name}={value!r} refused: {result.reason}")
+                return
+        raise HarnessError(
+            f"{service}: no answer to {name}={value!r} in {PARAMETER_ATTEMPTS} tries"
+        )
 
     def window(self, kind: str, start_ns: int, judge_fresh: bool) -> None:
         with self.windows.open("a") as f:
@@ -478,6 +504,12 @@ class Soak:
                     self.reset()
                 else:
                     self.step(self.action())
+            except HarnessError as e:  # the soak's own fault injection failed, not RealEnv
+                self.harness_errors.append(str(e))
+                print(f"  harness: {e}", flush=True)
+                if not self.recover():
+                    print("  giving up: the robot side does not reset", flush=True)
+                    break
             except RealEnvError as e:
                 self.unprovoked[type(e).__name__] += 1
                 if len(self.unprovoked_examples) < 5:
@@ -520,8 +552,14 @@ def print_report(soak: Soak, rec: dict) -> None:
         f"{soak.env.clock.overruns} of {soak.env.clock.ticks}"
     )
     print(f"resets           {soak.resets} ok, {soak.reset_failures} refused (retried)")
-    print(f"unprovoked       {dict(soak.unprovoked) or 'none'}")
+    print(f"unprovoked       {dict(soak.unprovoked) or 'none'} (RealEnvErrors outside a fault)")
     for line in soak.unprovoked_examples:
+        print(f"                 {line[:160]}")
+    print(
+        f"harness          {len(soak.harness_errors)} fault injections failed, "
+        f"{soak.parameter_retries} parameter requests sent again"
+    )
+    for line in soak.harness_errors[:5]:
         print(f"                 {line[:160]}")
     print(
         "\nfaults (handled: refused by RealEnv where it must be, nothing stepped during the fault, "
