@@ -10,7 +10,7 @@ joint-state fault windows; see its docstring). Faults, one at a time, every ``--
 seconds on average (exponential, seeded), each kind once per round in a seeded random order:
 
 - ``js:<fault>``: mock_hardware's ``joint_state_fault`` (duplicate_name, nan, future_stamp,
-  zero_stamp, stamp_back), or sim_robot's ``drop_topics: [joint_states]`` (``js:drop``), held
+  zero_stamp), or sim_robot's ``drop_topics: [joint_states]`` (``js:drop``), held
   for longer than joint_states.max_age while step() and one reset() must be refused;
 - ``command_delay``: 0.1-0.5 s on the robot for 1-3 s of steps;
 - ``kill_restart``: SIGKILL of the robot's process group, 0.5-2 s down, a new process (the mock
@@ -50,7 +50,7 @@ os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
 os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
 REPO = Path(__file__).resolve().parent.parent
 
-JS_FAULTS = ("duplicate_name", "nan", "future_stamp", "zero_stamp", "stamp_back")
+JS_FAULTS = ("duplicate_name", "nan", "future_stamp", "zero_stamp")
 COMMON_KINDS = ("command_delay", "kill_restart", "stall", "action_out_of_space", "action_extreme")
 DETECT_STEPS = 100
 """Steps a fault may take to be refused before it counts as missed (2 s at 50 Hz)."""
