@@ -78,6 +78,8 @@ def soak_config(robot: str, folder: Path) -> Path:
         raw["base"] = str(shipped.parent / raw["base"])
     if robot == "sim":
         raw["cameras"] = {}
+    else:  # mock_hardware has no world: the cube stays the sim's belief (info says so)
+        raw["objects"] = {"cube": {"sim_belief": True}}
     base_reset = yaml.safe_load((REPO / "config" / "panda.yaml").read_text())["reset"]
     raw["reset"] = {**base_reset, **raw.get("reset", {}), "max_joint_speed": 2.0}
     path = folder / f"soak_{shipped.name}"
