@@ -127,7 +127,12 @@ class Soak:
         self.robot = self._start_robot(dict(zip(self.sim_joints, rest, strict=True)))
         self.recorder = self._start_recorder(twin)
         self.rss = {"before RealEnv()": rss_mb()}
-        self.env = RealEnv(self.sim, robot_config=self.config_path, scene_reset="none")
+        try:
+            self.env = RealEnv(self.sim, robot_config=self.config_path, scene_reset="none")
+        except BaseException:  # leave no robot publishing behind (it would join the next run)
+            self.robot.stop()
+            self.recorder.kill()
+            raise
         self.rss["after RealEnv()"] = rss_mb()
         self.faults = RosNode("soak_faults")
         robot_node = "/sim_robot" if args.robot == "sim" else "/mock_hardware"
