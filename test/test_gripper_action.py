@@ -230,8 +230,9 @@ def test_topic_commands_do_not_move_the_gripper(robot: Path, recorder: Recorder)
     takes goals only, as upstream's GripperActionController (it subscribes to no topic)."""
     before = recorder.fingers()
     pub = recorder.ros.publisher(Float64MultiArray, "/gripper_controller/commands")
+    # An earlier test's robot may linger in the DDS graph for a moment after it stopped.
+    wait_until(lambda: pub.get_subscription_count() == 0, TIMEOUT, "no topic subscriber")
     pub.publish(Float64MultiArray(data=[0.0, 0.0]))
-    assert pub.get_subscription_count() == 0
     # /joint_states from mock_hardware: it is up; the fingers stay where they were.
     for _ in range(20):
         assert np.allclose(recorder.fingers(), before, atol=1e-9)

@@ -322,6 +322,11 @@ def _fr3_forward(raw: dict) -> None:
     raw["reset"]["max_joint_speed"] = 2.0
 
 
+def _patient(raw: dict) -> None:
+    raw["reset"]["max_joint_speed"] = 2.0
+    raw["joint_states"]["max_age"] = 1.0
+
+
 def _velocity_arm(raw: dict) -> None:
     raw["controllers"]["arm"].update(kind="forward_command_controller", interface="velocity")
     raw["reset"]["max_joint_speed"] = 2.0
@@ -334,6 +339,10 @@ def configs(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     return SimpleNamespace(
         panda=write_config(folder, "panda", lambda r: None),
         fast=write_config(folder, "fast", lambda r: r["reset"].update(max_joint_speed=2.0)),
+        # The observation's reading stays current for a second: the test's own waits between
+        # steps must not make RealEnv re-read the joints (it computes from the observed qpos
+        # only while that reading is younger than max_age).
+        patient=write_config(folder, "patient", _patient),
         fr3=write_config(folder, "fr3_forward", _fr3_forward),
         velocity=write_config(folder, "velocity_arm", _velocity_arm),
         folder=folder,
@@ -389,8 +398,8 @@ class TestPandaTrajectoryArm:
         whose values, mapped by joint name, equal the drive targets a separate copy of the sim
         controller computes from the qpos RealEnv observed before the step; the trajectory's
         single point is one control period ahead."""
-        config = load_robot_config(configs.fast)
-        env = envs.real(envs.sim(mode), configs.fast, listeners=2)
+        config = load_robot_config(configs.patient)
+        env = envs.real(envs.sim(mode), configs.patient, listeners=2)
         ref = Reference(envs.sim(mode))
         obs, _ = env.reset(seed=0)
         ref.restart(observed_qpos(obs))

@@ -231,6 +231,15 @@ def test_extreme_actions_are_clipped_to_the_limits(
     step = env.safety.max_velocity * env.control_dt
     clipped = 0
     index = [env.safety.names.index(j) for j in cfg.controllers["arm"].joints]
+    # Until the probe has heard this env's arm topic once, a step's message may be lost to it
+    # (volatile; an earlier test's robot, lingering in the graph, can make the subscriber
+    # count look ready): step until one arrives (every step is bounded by the safety layer).
+    mark = probe.trajectory.count
+    for _ in range(100):
+        env.step(np.zeros(env.action_space.shape, dtype=np.float32))
+        time.sleep(0.02)
+        if probe.trajectory.count > mark:
+            break
     for _ in range(15):
         newest = probe.joint_states.kept()[-1]  # the arm may still move: the JTC ramps
         measured = dict(zip(newest.name, newest.position, strict=True))
