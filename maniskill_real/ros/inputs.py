@@ -206,10 +206,16 @@ class RobotInputs:
                 time.sleep(0.01)
 
     def joints(self) -> JointReading:
-        """The newest /joint_states, validated, in sim order."""
+        """The newest /joint_states, validated, in sim order. A reading past its max age gets
+        one more max age to be replaced by a fresh one (a publisher's hiccup costs a late
+        step, not an episode); still stale then, it raises. Nothing is computed meanwhile."""
         topic = self.joint_states.topic
-        msg, stamp, age = self.joint_states.get()
         max_age = self.config.joint_states_max_age
+        msg, stamp, age = self.joint_states.get()
+        deadline = time.monotonic() + max_age
+        while msg is not None and stamp != 0 and age > max_age and time.monotonic() < deadline:
+            time.sleep(0.002)
+            msg, stamp, age = self.joint_states.get()
         if msg is not None and stamp == 0:
             raise InvalidInputError(f"{topic}: a zero header stamp: its age can't be told")
         if msg is None or age > max_age:
