@@ -35,6 +35,7 @@ from maniskill_real.ros.controllers import GRIPPER_TYPE, PARALLEL_GRIPPER_TYPE, 
 from maniskill_real.ros.node import RosNode
 from maniskill_real.tools.processes import RobotProcess
 
+LEASE_S = 30.0  # s: Fast DDS forgets a killed participant after its 20 s lease
 REPO = Path(__file__).resolve().parents[1]
 FINGERS = ["panda_finger_joint1", "panda_finger_joint2"]
 REST = [0.0, np.pi / 8, 0.0, -5 * np.pi / 8, 0.0, 3 * np.pi / 4, np.pi / 4, 0.04, 0.04]
@@ -215,7 +216,13 @@ def test_reset_steps_and_hold_through_gripper_goals(robot: Path, recorder: Recor
         expected = types.get(command.controller.kind, PARALLEL_GRIPPER_TYPE)
         assert (gripper.type, gripper.state) == (expected, "active")
         assert list(gripper.claimed_interfaces) == ["panda_finger_joint1/position"]
-        assert recorder.ros.node.count_subscribers("/gripper_controller/commands") == 0
+        # A robot killed by an earlier test stays in the DDS graph until its lease ends (Fast
+        # DDS: 20 s): wait that out before saying nothing subscribes.
+        wait_until(
+            lambda: recorder.ros.node.count_subscribers("/gripper_controller/commands") == 0,
+            LEASE_S,
+            "no subscriber on /gripper_controller/commands",
+        )
         before = recorder.fingers()
     finally:
         env.close()
@@ -230,8 +237,8 @@ def test_topic_commands_do_not_move_the_gripper(robot: Path, recorder: Recorder)
     takes goals only, as upstream's GripperActionController (it subscribes to no topic)."""
     before = recorder.fingers()
     pub = recorder.ros.publisher(Float64MultiArray, "/gripper_controller/commands")
-    # An earlier test's robot may linger in the DDS graph for a moment after it stopped.
-    wait_until(lambda: pub.get_subscription_count() == 0, TIMEOUT, "no topic subscriber")
+    # A robot killed by an earlier test stays in the DDS graph until its lease ends.
+    wait_until(lambda: pub.get_subscription_count() == 0, LEASE_S, "no topic subscriber")
     pub.publish(Float64MultiArray(data=[0.0, 0.0]))
     # /joint_states from mock_hardware: it is up; the fingers stay where they were.
     for _ in range(20):
