@@ -37,6 +37,20 @@ def duration_to_s(d: Duration) -> float:
     return d.sec + d.nanosec * 1e-9
 
 
+def checked_targets(
+    topic: str, controller: ControllerConfig, targets: np.ndarray, verb: str
+) -> np.ndarray:
+    """``targets`` as float64, one per controller joint and finite, or ValueError naming it."""
+    targets = np.asarray(targets, dtype=np.float64)
+    if targets.shape != (len(controller.joints),):
+        raise ValueError(
+            f"{topic}: expected {len(controller.joints)} targets, got shape {targets.shape}"
+        )
+    if not np.all(np.isfinite(targets)):
+        raise ValueError(f"{topic}: refusing to {verb} non-finite targets {targets}")
+    return targets
+
+
 class ControllerCommand:
     """Publishes targets for one controller, in that controller's joint order, on ``topic``
     (its command topic, resolved where the controller runs)."""
@@ -55,14 +69,7 @@ class ControllerCommand:
         A forward command controller applies targets at once, so ``time_from_start`` only
         shapes trajectories. Non-finite targets are refused here, before anything is published.
         """
-        targets = np.asarray(targets, dtype=np.float64)
-        if targets.shape != (len(self.controller.joints),):
-            raise ValueError(
-                f"{self.topic}: expected {len(self.controller.joints)} targets, "
-                f"got shape {targets.shape}"
-            )
-        if not np.all(np.isfinite(targets)):
-            raise ValueError(f"{self.topic}: refusing to publish non-finite targets {targets}")
+        targets = checked_targets(self.topic, self.controller, targets, "publish")
         if self.is_trajectory:
             msg = JointTrajectory(
                 joint_names=list(self.controller.joints),
@@ -138,15 +145,7 @@ class GripperGoalCommand:
         return goal
 
     def _position(self, targets: np.ndarray) -> float:
-        targets = np.asarray(targets, dtype=np.float64)
-        if targets.shape != (len(self.controller.joints),):
-            raise ValueError(
-                f"{self.topic}: expected {len(self.controller.joints)} targets, "
-                f"got shape {targets.shape}"
-            )
-        if not np.all(np.isfinite(targets)):
-            raise ValueError(f"{self.topic}: refusing to send non-finite targets {targets}")
-        return float(targets[0])
+        return float(checked_targets(self.topic, self.controller, targets, "send")[0])
 
     def send(self, targets: np.ndarray, time_from_start: float) -> None:
         """A goal at ``targets[0]`` if it moved more than the deadband since the last goal;
