@@ -28,6 +28,19 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.005)
 
 
+def wait_for_no_subscriber(node: Any, topic: str, timeout: float) -> None:
+    """Wait until nothing in the DDS graph subscribes to ``topic``; on timeout, name the nodes
+    that still do (a robot killed by an earlier test stays in the graph for its lease)."""
+    try:
+        wait_until(lambda: node.count_subscribers(topic) == 0, timeout, f"no subscriber on {topic}")
+    except AssertionError as e:
+        holders = [
+            f"{i.node_namespace.rstrip('/')}/{i.node_name}"
+            for i in node.get_subscriptions_info_by_topic(topic)
+        ]
+        raise AssertionError(f"{e}; still subscribed by {holders}") from None
+
+
 def policy_env(
     control_mode: str = "pd_joint_delta_pos", obs_mode: str = "state", **kwargs: Any
 ) -> gym.Env:

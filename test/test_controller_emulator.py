@@ -225,15 +225,19 @@ class Surface:
         self.names = config.controlled_joints()
         self.now = 0.0
         self.measured = np.zeros(len(self.names))
-        self.surface = ControllerEmulator(
-            self.ros,
-            config,
-            self.names,
-            np.zeros(len(self.names)),
-            lambda: self.now,
-            lambda: self.measured,
-            jtc_parameters=jtc,
-        )
+        try:
+            self.surface = ControllerEmulator(
+                self.ros,
+                config,
+                self.names,
+                np.zeros(len(self.names)),
+                lambda: self.now,
+                lambda: self.measured,
+                jtc_parameters=jtc,
+            )
+        except Exception:
+            self.ros.close()  # a refused configuration must not leave its subscribers behind
+            raise
         self.callbacks = {s.topic_name: s.callback for s in self.ros.node.subscriptions}
 
     def arm(self, positions: list[float], after: float, names: list[str] = ARM) -> None:

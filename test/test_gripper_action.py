@@ -24,7 +24,7 @@ import yaml
 from action_msgs.msg import GoalStatus, GoalStatusArray
 from control_msgs.action import GripperCommand
 from controller_manager_msgs.srv import ListControllers
-from ros_helpers import RECORD_QOS, policy_env, wait_until
+from ros_helpers import RECORD_QOS, policy_env, wait_for_no_subscriber, wait_until
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
@@ -218,11 +218,7 @@ def test_reset_steps_and_hold_through_gripper_goals(robot: Path, recorder: Recor
         assert list(gripper.claimed_interfaces) == ["panda_finger_joint1/position"]
         # A robot killed by an earlier test stays in the DDS graph until its lease ends (Fast
         # DDS: 20 s): wait that out before saying nothing subscribes.
-        wait_until(
-            lambda: recorder.ros.node.count_subscribers("/gripper_controller/commands") == 0,
-            LEASE_S,
-            "no subscriber on /gripper_controller/commands",
-        )
+        wait_for_no_subscriber(recorder.ros.node, "/gripper_controller/commands", LEASE_S)
         before = recorder.fingers()
     finally:
         env.close()
@@ -236,9 +232,8 @@ def test_topic_commands_do_not_move_the_gripper(robot: Path, recorder: Recorder)
     """A Float64MultiArray on the forward controller's topic reaches nothing: the gripper
     takes goals only, as upstream's GripperActionController (it subscribes to no topic)."""
     before = recorder.fingers()
+    wait_for_no_subscriber(recorder.ros.node, "/gripper_controller/commands", LEASE_S)
     pub = recorder.ros.publisher(Float64MultiArray, "/gripper_controller/commands")
-    # A robot killed by an earlier test stays in the DDS graph until its lease ends.
-    wait_until(lambda: pub.get_subscription_count() == 0, LEASE_S, "no topic subscriber")
     pub.publish(Float64MultiArray(data=[0.0, 0.0]))
     # /joint_states from mock_hardware: it is up; the fingers stay where they were.
     for _ in range(20):

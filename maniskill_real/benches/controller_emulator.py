@@ -266,10 +266,18 @@ class ControllerEmulator:
         """gripper action controller -> its joints (the commanded one first, then mimics)."""
         self._gripper_configs: dict[str, ControllerConfig] = {}
         params = dict(jtc_parameters or {})
+        # Refuse before subscribing to anything: a refused emulator leaves nothing in the graph.
         for ctrl in controllers:
             missing = [j for j in ctrl.joints if j not in self._index]
             if missing:
                 raise ValueError(f"controller {ctrl.name} names unknown joints {missing}")
+        trajectory_names = {c.name for c in controllers if c.kind not in GRIPPER_KINDS} - {
+            c.name for c in controllers if c.kind == "forward_command_controller"
+        }
+        unknown = sorted(set(params) - trajectory_names)
+        if unknown:
+            raise ValueError(f"jtc_parameters for unknown trajectory controllers {unknown}")
+        for ctrl in controllers:
             idx = np.array([self._index[j] for j in ctrl.joints])
             if ctrl.kind == "forward_command_controller":
                 ros.subscribe(Float64MultiArray, ctrl.command_topic, self._forward_cb(ctrl, idx))
@@ -282,8 +290,6 @@ class ControllerEmulator:
             jtc = _TrajectoryController(ctrl, idx, jtc_params, self._position[idx], clock())
             self._trajectory[ctrl.name] = jtc
             ros.subscribe(JointTrajectory, ctrl.command_topic, self._trajectory_cb(jtc))
-        if params:
-            raise ValueError(f"jtc_parameters for unknown trajectory controllers {sorted(params)}")
         self._js_pub = ros.publisher(JointState, config.joint_states_topic, STATE_QOS)
 
     def serve(

@@ -161,17 +161,22 @@ class MockHardware:
         period = 1.0 / self.rate
         next_tick = time.monotonic()
         next_camera = next_tick
+        last_ns = self.ros.now_ns() - int(period * 1e9)
         while not self._stop.is_set():
             now_ns = self.ros.now_ns()
+            # The time since the last tick, not the nominal period: a late tick (a loaded
+            # machine) must not read as a faster arm, as a real encoder's velocity would not.
+            elapsed = max((now_ns - last_ns) * 1e-9, 1e-6)
+            last_ns = now_ns
             target, target_vel, is_vel = self.surface.targets(now_ns * 1e-9)
             previous = self.position.copy()
             if self.time_constant > 0:
-                alpha = 1.0 - math.exp(-period / self.time_constant)
+                alpha = 1.0 - math.exp(-elapsed / self.time_constant)
                 self.position += alpha * (target - self.position)
             else:
                 self.position[:] = target
-            self.position[is_vel] = previous[is_vel] + target_vel[is_vel] * period
-            self.velocity = (self.position - previous) / period
+            self.position[is_vel] = previous[is_vel] + target_vel[is_vel] * elapsed
+            self.velocity = (self.position - previous) / elapsed
             self._publish_joint_states(now_ns)
             if self.cameras and time.monotonic() >= next_camera:
                 for cam in self.cameras:
