@@ -189,6 +189,7 @@ class SafetySettings:
     blend_in_steps: int = 10
     max_measured_velocity: float = 3.0
     max_tracking_error: float = 0.3
+    max_tracking_lag: float = 0.15
     workspace: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
     on_limit: dict[str, str] = field(default_factory=lambda: dict.fromkeys(SAFETY_LIMITS, "clip"))
     watchdog_timeout: float = 0.5
@@ -639,6 +640,7 @@ class _Validator:
                 "blend_in_steps",
                 "max_measured_velocity",
                 "max_tracking_error",
+                "max_tracking_lag",
                 "workspace",
                 "on_limit",
                 "watchdog_timeout",
@@ -694,6 +696,9 @@ class _Validator:
             ),
             max_tracking_error=self.positive(
                 raw.get("max_tracking_error", d.max_tracking_error), "safety.max_tracking_error"
+            ),
+            max_tracking_lag=self.positive(
+                raw.get("max_tracking_lag", d.max_tracking_lag), "safety.max_tracking_lag"
             ),
             workspace=self.box(raw.get("workspace"), "safety.workspace"),
             on_limit=on_limit,

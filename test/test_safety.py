@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from ros_helpers import policy_env, wait_until
+from ros_helpers import RECORD_QOS, policy_env, wait_until
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64MultiArray
 from test_real_env import DISCOVERY_S, Probe, mock_params
 
 from maniskill_real.config import load_robot_config
@@ -36,11 +38,14 @@ from maniskill_real.errors import (
     SafetyError,
     StaleInputError,
 )
+from maniskill_real.ros.motion import RESET_COMMAND_RATE
 
 REPO = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 ARM = [f"panda_joint{i}" for i in range(1, 8)]
 FINGERS = ["panda_finger_joint1", "panda_finger_joint2"]
+REST_TCP = np.array([0.627, 0.038, 0.182, -3.106, 0.016, -0.009])
+"""PickCube's rest TCP in pd_ee_pose's action frame: xyz (m, robot base), XYZ Euler (rad)."""
 
 
 def shipped(tmp_path: Path, name: str = "panda", **edits: Any) -> Path:
@@ -135,8 +140,13 @@ def set_fault(probe: Probe, value: str) -> None:
     ],
 )
 def test_an_untrustworthy_reading_sends_nothing(
-    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe, envs: list,
-    fault: str, error: type, says: str,
+    tmp_path: Path,
+    start_robot: Callable[..., Any],
+    probe: Probe,
+    envs: list,
+    fault: str,
+    error: type,
+    says: str,
 ) -> None:
     """A broken /joint_states (after the observation the policy acted on has aged past its
     max age): step() raises naming the fault and publishes nothing; every later step refuses
@@ -240,11 +250,19 @@ def test_extreme_actions_are_clipped_to_the_limits(
         time.sleep(0.02)
         if probe.trajectory.count > mark:
             break
-    for _ in range(15):
+    for i in range(16):
         newest = probe.joint_states.kept()[-1]  # the arm may still move: the JTC ramps
         measured = dict(zip(newest.name, newest.position, strict=True))
         before = marks(probe)
-        action = np.sign(rng.uniform(-1, 1, env.action_space.shape)).astype(np.float32)
+        # corners, and actions inside the space (for pd_ee_pose, reachable poses near the
+        # rest TCP, which IK turns into joint jumps of up to 1.4 rad; most corners aren't)
+        low, high = env.action_space.low, env.action_space.high
+        corner = np.where(rng.random(low.shape) < 0.5, low, high)
+        if mode == "pd_ee_pose":
+            inside = np.concatenate([REST_TCP + rng.uniform(-0.3, 0.3, 6), [1.0]])
+        else:
+            inside = rng.uniform(low, high)
+        action = (corner if i % 2 else inside).astype(np.float32)
         _, _, _, _, info = env.step(action)
         clipped += bool(info["safety"]["clipped"])
         (msg,) = probe.trajectory.wait_since(before[0], 1)
@@ -278,15 +296,65 @@ def test_refuse_raises_and_sends_nothing(
 def test_a_delayed_robot_is_out_of_distribution(
     tmp_path: Path, start_robot: Callable[..., Any], probe: Probe, envs: list
 ) -> None:
-    """A 0.2 s command delay (lag the policy never saw): the tracking error between target and
-    measurement grows until SafetyError says the robot is not following, and the robot holds."""
-    config = shipped(tmp_path, safety=safety(max_tracking_error=0.1, blend_in_steps=1))
+    """A 0.2 s command delay (lag the policy never saw), at the shipped limits: the arm follows
+    its targets' path, but late; SafetyError says by how much, and the robot holds."""
+    config = shipped(tmp_path, safety=safety(blend_in_steps=1))
     start_robot("mock_hardware", **mock_params(config, command_delay=0.2))
     env = real_env(envs, config, "pd_joint_delta_pos")
     env.reset(seed=0)
-    with pytest.raises(SafetyError, match="not following"):
+    with pytest.raises(SafetyError, match=r"s late, above safety.max_tracking_lag 0.15"):
         for _ in range(40):
             env.step(np.full(8, 1.0, dtype=np.float32))
+
+
+def test_an_undelayed_robot_is_on_time(
+    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe, envs: list
+) -> None:
+    """The same motion without the delay, on an arm with a first-order lag (20 ms): every step's
+    info reports a tracking lag far below the limit, and none raises."""
+    config = shipped(tmp_path, safety=safety(blend_in_steps=1))
+    start_robot("mock_hardware", **mock_params(config, time_constant=0.02))
+    env = real_env(envs, config, "pd_joint_delta_pos")
+    env.reset(seed=0)
+    lags = [env.step(np.full(8, 1.0, dtype=np.float32))[4]["safety"]["tracking_lag"]]
+    for _ in range(15):
+        lags.append(env.step(np.full(8, 1.0, dtype=np.float32))[4]["safety"]["tracking_lag"])
+    assert max(lags) < 0.15
+
+
+def test_a_forward_reset_waits_for_a_lagging_arm(
+    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe, envs: list
+) -> None:
+    """A forward position controller's reset on a sluggish arm (first-order lag 0.3 s), 0.6 rad
+    from the reset pose: every reset command lies within one reset command period at
+    reset.max_joint_speed of the newest /joint_states before it (an open-loop ramp ran up to
+    0.15 rad ahead of such an arm). The probe hears both topics on one thread, in order."""
+    raw = yaml.safe_load(shipped(tmp_path).read_text())
+    raw["controllers"]["arm"].update(kind="forward_command_controller", interface="position")
+    config = tmp_path / "forward.yaml"
+    config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    params = mock_params(config, time_constant=0.3)
+    order = list(reversed(load_robot_config(config).controlled_joints()))
+    params["initial_positions"][order.index("panda_joint1")] += 0.6
+    start_robot("mock_hardware", **params)
+    heard: list[tuple[str, Any]] = []
+    for kind, msg_type, topic in (
+        ("js", JointState, "/joint_states"),
+        ("cmd", Float64MultiArray, "/arm_controller/commands"),
+    ):
+        probe.ros.subscribe(msg_type, topic, lambda m, k=kind: heard.append((k, m)), RECORD_QOS)
+    env = real_env(envs, config, "pd_joint_delta_pos")
+    env.reset(seed=0)
+    lead = 2.0 / RESET_COMMAND_RATE  # reset.max_joint_speed 2 rad/s (shipped() sets it)
+    arm = list(load_robot_config(config).controllers["arm"].joints)
+    gaps, newest = [], None
+    for kind, msg in list(heard):
+        if kind == "js":
+            newest = dict(zip(msg.name, msg.position, strict=True))
+        elif newest is not None:
+            gaps.append(max(abs(v - newest[j]) for j, v in zip(arm, msg.data, strict=True)))
+    assert len(gaps) > 20, "the reset moved through the forward controller"
+    assert max(gaps) <= lead + 0.01, f"a reset command {max(gaps):.3f} rad ahead of the arm"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,8 +465,11 @@ def start_loop(config: Path, tmp_path: Path, stall: float = 0.0) -> subprocess.P
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, -signal.SIGINT), (signal.SIGTERM, 143)])
 def test_signals_hold_the_arm(
-    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe,
-    signum: int, code: int,
+    tmp_path: Path,
+    start_robot: Callable[..., Any],
+    probe: Probe,
+    signum: int,
+    code: int,
 ) -> None:
     """SIGINT or SIGTERM while the README's loop (no try/finally) drives a velocity arm: the
     process sends zero velocity, exits as Python does for that signal (KeyboardInterrupt

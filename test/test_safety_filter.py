@@ -16,8 +16,9 @@ LOWER, UPPER = -np.ones(3), np.ones(3)
 def make(on_limit: str = "clip", **overrides: object) -> SafetyFilter:
     kwargs: dict = dict(max_joint_velocity=(1.0, 1.0, 1.0), blend_in_steps=1)
     kwargs.update(overrides)
-    config = SafetyConfig(on_limit=dict.fromkeys(("position", "step", "velocity", "workspace"),
-                                                 on_limit), **kwargs)
+    config = SafetyConfig(
+        on_limit=dict.fromkeys(("position", "step", "velocity", "workspace"), on_limit), **kwargs
+    )
     return SafetyFilter(config, LOWER, UPPER, NAMES, dt=0.1, tcp_position=lambda q: q.copy())
 
 
@@ -59,8 +60,68 @@ def test_out_of_distribution_measurements_refuse() -> None:
     with pytest.raises(SafetyError, match="joint c moves at 2.500 rad/s"):
         safety.check_measured(np.zeros(3), np.array([0.0, 0.0, -2.5]))
     safety.positions(np.array([0.1, 0.0, 0.0]), np.zeros(3))
-    with pytest.raises(SafetyError, match="joint a is 0.300 rad from its last target"):
+    with pytest.raises(SafetyError, match=r"0.300 rad off the path .*joint a furthest"):
         safety.check_measured(np.array([-0.2, 0.0, 0.0]), np.zeros(3))
+
+
+def ramp(safety: SafetyFilter, steps: int) -> list[np.ndarray]:
+    """Targets at full speed on joint a (0.1 rad per 0.1 s step), each from the last."""
+    sent, measured = [], np.zeros(3)
+    for _ in range(steps):
+        target, _ = safety.positions(measured + np.array([0.1, 0.0, 0.0]), measured)
+        sent.append(target)
+        measured = target
+    return sent
+
+
+def test_a_robot_on_its_targets_path_but_late_is_refused() -> None:
+    """At 0.1 s per step: an arm at the newest target is on time; one step behind, 0.1 s late;
+    three steps behind (a 0.2 s command delay), past max_tracking_lag, though it is on the
+    path and far inside max_tracking_error."""
+    safety = make(max_tracking_lag=0.15, max_tracking_error=0.3)
+    sent = ramp(safety, 6)
+    safety.check_measured(sent[-1], np.zeros(3))
+    assert safety.tracking_lag == 0.0
+    safety.check_measured(sent[-2] + np.array([0.05, 0.0, 0.0]), np.zeros(3))
+    assert safety.tracking_lag == pytest.approx(0.05)
+    with pytest.raises(SafetyError, match=r"0.300 s late, above safety.max_tracking_lag 0.15"):
+        safety.check_measured(sent[-4], np.zeros(3))
+
+
+def test_standing_still_on_a_path_that_stands_still_is_on_time() -> None:
+    safety = make(max_tracking_lag=0.15)
+    for _ in range(6):
+        safety.positions(np.zeros(3), np.zeros(3))
+    safety.check_measured(np.array([0.005, 0.0, 0.0]), np.zeros(3))
+    assert safety.tracking_lag == 0.0
+
+
+def test_joints_without_a_speed_limit_are_not_tracked() -> None:
+    """A gripper finger (no max_joint_velocity) that stops on the object it grasps is not a
+    robot that fails to follow."""
+    safety = make(max_joint_velocity=(1.0, 1.0, np.inf), max_tracking_error=0.05)
+    safety.positions(np.array([0.0, 0.0, 0.9]), np.zeros(3))
+    safety.check_measured(np.array([0.0, 0.0, 0.2]), np.zeros(3))
+
+
+def test_reset_target_clipped_to_the_limits_or_refused() -> None:
+    target, report = make(position_margin=0.1).reset_target(np.array([0.95, 0.0, -2.0]))
+    assert target.tolist() == pytest.approx([0.9, 0.0, -0.9])
+    assert report.as_info(NAMES)["clipped"] == {"position": ["a", "c"]}
+    with pytest.raises(SafetyError, match="position limit: joint a target 0.9500"):
+        make("refuse", position_margin=0.1).reset_target(np.array([0.95, 0.0, 0.0]))
+    box = ((-0.5, -0.5, -0.5), (0.05, 0.5, 0.5))
+    with pytest.raises(SafetyError, match="reset target puts the TCP at .* outside the box"):
+        make(workspace=box).reset_target(np.array([0.1, 0.0, 0.0]))
+
+
+def test_position_margin_tightens_revolute_joints_only() -> None:
+    """position_margin is in radians: a prismatic joint (a finger, metres) keeps its range."""
+    config = SafetyConfig(max_joint_velocity=(1.0, 1.0, 1.0), position_margin=0.1)
+    revolute = np.array([True, True, False])
+    safety = SafetyFilter(config, LOWER, UPPER, NAMES, dt=0.1, revolute=revolute)
+    assert safety.lower.tolist() == pytest.approx([-0.9, -0.9, -1.0])
+    assert safety.upper.tolist() == pytest.approx([0.9, 0.9, 1.0])
 
 
 def test_velocities_capped_and_zeroed_at_a_limit() -> None:
@@ -75,3 +136,14 @@ def test_workspace_pulls_back_to_the_box_or_refuses() -> None:
     assert 0.049 < target[0] <= 0.05 and "workspace" in report.clipped
     with pytest.raises(SafetyError, match="outside the box"):
         make("refuse", workspace=box).positions(np.array([0.1, 0.0, 0.0]), np.zeros(3))
+
+
+def test_a_reversal_is_bounded_from_where_the_arm_will_be() -> None:
+    """Joint a moves at +1 rad/s; its reading is 20 ms old when the target leaves: the
+    controller will start 0.02 rad further on, so a reversed target is bounded from there
+    (0.1 rad per step from 0.02), and a target ahead still from the reading (0.1)."""
+    safety = make()
+    moving = np.array([1.0, 1.0, 1.0]) * 0.02
+    back, report = safety.positions(np.array([-0.5, 0.5, 0.0]), np.zeros(3), moving)
+    assert back.tolist() == pytest.approx([-0.08, 0.1, 0.0])
+    assert report.as_info(NAMES)["clipped"] == {"step": ["a", "b"]}

@@ -6,10 +6,11 @@ workspace check. Each limit either clips (and reports what it clipped) or refuse
 ``SafetyError``, after which RealEnv holds and sends nothing until ``reset()``), per the robot
 config's ``safety.on_limit``. What it checks, in order:
 
-1. measured state out of distribution: joint speed above ``max_measured_velocity``, or the
-   distance between the last target and the measured position above ``max_tracking_error``
-   (a delayed or blocked robot shows here) -> always refuse;
-2. joint position limits (the sim robot's, tightened by ``position_margin``);
+1. measured state out of distribution -> always refuse: joint speed above
+   ``max_measured_velocity``; the measured position off the path of the recent targets by more
+   than ``max_tracking_error`` (a blocked or faulted robot), or on it but further back than
+   ``max_tracking_lag`` seconds (a delayed robot: lag the policy never saw);
+2. joint position limits (the sim robot's, revolute joints tightened by ``position_margin``);
 3. the change per step: ``max_joint_velocity * dt``, ramped up from zero over ``blend_in_steps``
    after each reset, so a policy starts gently;
 4. commanded joint velocities (velocity interfaces) to ``max_joint_velocity``, and to zero
@@ -20,6 +21,8 @@ config's ``safety.on_limit``. What it checks, in order:
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -30,6 +33,8 @@ from maniskill_real.errors import SafetyError
 
 LimitAction = Literal["clip", "refuse"]
 LIMITS: tuple[str, ...] = ("position", "step", "velocity", "workspace")
+TRACKING_TIE = 0.01
+"""rad: places on the recent targets' path this close to the best count as just as good."""
 
 
 @dataclass(frozen=True)
@@ -39,13 +44,15 @@ class SafetyConfig:
     max_joint_velocity: tuple[float, ...]
     """rad/s per joint: caps commanded velocities and the position change per control step."""
     position_margin: float = 0.0
-    """rad: how far inside the sim robot's joint limits targets must stay."""
+    """rad: how far inside the sim robot's joint limits the targets of revolute joints stay."""
     blend_in_steps: int = 10
     """Steps after reset() over which the allowed change per step ramps from 1/n to full."""
     max_measured_velocity: float = 3.0
     """rad/s: a faster measured joint is out of distribution (the robot is not tracking)."""
     max_tracking_error: float = 0.3
-    """rad: last target vs measured position, beyond which the robot is not following."""
+    """rad: measured position off the path of the recent targets: the robot is not following."""
+    max_tracking_lag: float = 0.15
+    """s: how far back along the recent targets' path the measured position may lie."""
     workspace: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
     """TCP box (min xyz, max xyz) in the sim world frame, metres; None: unchecked."""
     on_limit: dict[str, LimitAction] = field(default_factory=lambda: dict.fromkeys(LIMITS, "clip"))
@@ -57,11 +64,14 @@ class SafetyReport:
 
     clipped: dict[str, list[int]] = field(default_factory=dict)
     blend: float = 1.0
+    tracking_lag: float = 0.0
+    """s: where the measured position lay on the recent targets' path (0: at the newest)."""
 
     def as_info(self, names: Sequence[str]) -> dict[str, object]:
         return {
             "clipped": {k: [names[i] for i in v] for k, v in self.clipped.items() if v},
             "blend": self.blend,
+            "tracking_lag": self.tracking_lag,
         }
 
 
@@ -76,11 +86,21 @@ class SafetyFilter:
         joint_names: Sequence[str],
         dt: float,
         tcp_position: Callable[[np.ndarray], np.ndarray] | None = None,
+        revolute: np.ndarray | None = None,
+        tracked: np.ndarray | None = None,
     ) -> None:
+        """``revolute``: which joints ``position_margin`` (rad) applies to (default: all); a
+        prismatic finger's few centimetres of range are not tightened by radians.
+        ``tracked``: the joints whose tracking of position targets is judged (default: those
+        with a speed limit); not a velocity-commanded joint, nor a gripper finger, which stops
+        on what it grasps."""
         self.config = config
         self.names = list(joint_names)
-        self.lower = np.asarray(lower, dtype=np.float64) + config.position_margin
-        self.upper = np.asarray(upper, dtype=np.float64) - config.position_margin
+        margin = config.position_margin * (
+            np.ones(len(self.names)) if revolute is None else np.asarray(revolute, dtype=float)
+        )
+        self.lower = np.asarray(lower, dtype=np.float64) + margin
+        self.upper = np.asarray(upper, dtype=np.float64) - margin
         if np.any(self.lower > self.upper):
             bad = [self.names[i] for i in np.flatnonzero(self.lower > self.upper)]
             raise SafetyError(f"safety.position_margin leaves no range for joint(s) {bad}")
@@ -93,12 +113,18 @@ class SafetyFilter:
         self.dt = dt
         self.tcp_position = tcp_position
         self.steps = 0
-        self.last_target: np.ndarray | None = None
+        self.tracked = np.isfinite(self.max_velocity) if tracked is None else np.asarray(tracked)
+        reach = math.ceil(2 * config.max_tracking_lag / dt) + 2
+        self.recent: deque[np.ndarray] = deque(maxlen=reach)
+        """The position targets sent since reset, newest last, far enough back to place a
+        robot twice ``max_tracking_lag`` late."""
+        self.tracking_lag = 0.0
 
     def restart(self) -> None:
         """A new episode: the blend-in starts again, and no target is outstanding."""
         self.steps = 0
-        self.last_target = None
+        self.recent.clear()
+        self.tracking_lag = 0.0
 
     def check_measured(self, qpos: np.ndarray, qvel: np.ndarray) -> None:
         """Refuse to act on a robot that is out of distribution (before computing a target)."""
@@ -109,15 +135,44 @@ class SafetyFilter:
                 f"joint {self.names[i]} moves at {speed[i]:.3f} rad/s, above "
                 f"safety.max_measured_velocity {self.config.max_measured_velocity}"
             )
-        if self.last_target is not None:
-            error = np.abs(self.last_target - qpos)
-            if np.any(error > self.config.max_tracking_error):
-                i = int(np.argmax(error))
-                raise SafetyError(
-                    f"joint {self.names[i]} is {error[i]:.3f} rad from its last target, above "
-                    f"safety.max_tracking_error {self.config.max_tracking_error}: the robot is "
-                    "not following (blocked, delayed or faulted)"
-                )
+        if self.recent and np.any(self.tracked):
+            self._check_tracking(np.asarray(qpos, dtype=np.float64))
+
+    def _check_tracking(self, qpos: np.ndarray) -> None:
+        """Place the measured position on the path through the recent targets (newest first;
+        a trajectory controller reaches each one a control period after it was sent): its
+        distance off the path says whether the robot follows at all, how far back along it
+        lies says how late."""
+        j = self.tracked
+        q = qpos[j]
+        points = [t[j] for t in reversed(self.recent)]  # points[i] is i control periods old
+        candidates = [(float(np.max(np.abs(q - points[0]))), 0.0)]
+        for i in range(len(points) - 1):
+            a, b = points[i], points[i + 1]
+            ab = b - a
+            length = float(ab @ ab)
+            u = 0.0 if length == 0.0 else min(1.0, max(0.0, float((q - a) @ ab) / length))
+            candidates.append((float(np.max(np.abs(q - (a + u * ab)))), (i + u) * self.dt))
+        off = min(r for r, _ in candidates)
+        # The newest place as good as the best (within TRACKING_TIE): a robot standing still
+        # on a path that stood still is on time.
+        lag = min(t for r, t in candidates if r <= off + TRACKING_TIE)
+        self.tracking_lag = lag
+        if off > self.config.max_tracking_error:
+            names = [n for n, tracked in zip(self.names, j, strict=True) if tracked]
+            worst = names[int(np.argmax(np.abs(q - points[0])))]
+            raise SafetyError(
+                f"the arm is {off:.3f} rad off the path of its recent targets (joint {worst} "
+                f"furthest from the last), above safety.max_tracking_error "
+                f"{self.config.max_tracking_error}: the robot is not following (blocked, "
+                "delayed or faulted)"
+            )
+        if lag > self.config.max_tracking_lag:
+            raise SafetyError(
+                f"the arm follows its targets {lag:.3f} s late, above safety.max_tracking_lag "
+                f"{self.config.max_tracking_lag} s: the robot is not following in time "
+                "(delayed commands or readings)"
+            )
 
     def _limit(
         self, name: str, value: np.ndarray, low: np.ndarray, high: np.ndarray, report: SafetyReport
@@ -136,9 +191,15 @@ class SafetyFilter:
         return np.clip(value, low, high)
 
     def positions(
-        self, target: np.ndarray, measured: np.ndarray
+        self, target: np.ndarray, measured: np.ndarray, moving: np.ndarray | None = None
     ) -> tuple[np.ndarray, SafetyReport]:
-        """Position targets (sim joint order) made safe against the measured positions."""
+        """Position targets (sim joint order) made safe against the measured positions.
+
+        ``moving``: how far the joints go, at their measured velocity, between the reading and
+        the controller starting the target (a trajectory controller interpolates from the
+        state it then reads: an arm still moving away from a reversed target would otherwise
+        be sent back faster than its limit). The change per step is bounded from both the
+        reading and that later place."""
         report = SafetyReport()
         target = np.asarray(target, dtype=np.float64)
         if not np.all(np.isfinite(target)):
@@ -146,10 +207,32 @@ class SafetyFilter:
         target = self._limit("position", target, self.lower, self.upper, report)
         report.blend = min(1.0, (self.steps + 1) / max(1, self.config.blend_in_steps))
         step = self.max_velocity * self.dt * report.blend
-        target = self._limit("step", target, measured - step, measured + step, report)
+        later = measured if moving is None else measured + np.where(self.tracked, moving, 0.0)
+        low = np.maximum(measured, later) - step
+        high = np.minimum(measured, later) + step
+        target = self._limit("step", target, np.minimum(low, high), np.maximum(low, high), report)
         target = self._workspace(target, measured, report)
         self.steps += 1
-        self.last_target = target
+        self.recent.append(target)
+        report.tracking_lag = self.tracking_lag
+        return target, report
+
+    def reset_target(self, target: np.ndarray) -> tuple[np.ndarray, SafetyReport]:
+        """The configuration a reset moves to, against the position limits (clip or refuse)
+        and the workspace (refused: there is no measured point to pull it back to)."""
+        report = SafetyReport()
+        target = np.asarray(target, dtype=np.float64)
+        if not np.all(np.isfinite(target)):
+            raise SafetyError(f"non-finite reset target {target.tolist()}")
+        target = self._limit("position", target, self.lower, self.upper, report)
+        box = self.config.workspace
+        if box is not None and self.tcp_position is not None:
+            p = self.tcp_position(target)
+            if np.any(p < box[0]) or np.any(p > box[1]):
+                raise SafetyError(
+                    f"workspace limit: the reset target puts the TCP at {np.round(p, 4).tolist()}"
+                    f", outside the box {list(box[0])} .. {list(box[1])} (safety.workspace)"
+                )
         return target, report
 
     def velocities(

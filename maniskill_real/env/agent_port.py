@@ -67,9 +67,10 @@ class RealAgent(BaseRealAgent):
     def refresh_joints(self) -> None:
         """Replace the last capture's joint reading with the newest one, or raise."""
 
-    def newest_qpos(self) -> np.ndarray | None:
-        """The newest valid, fresh joint positions (sim order, float64) now, or raise; None:
-        the agent can't tell (the last capture's are used)."""
+    def newest_joints(self) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """The newest valid, fresh joint reading now: positions and velocities (sim order,
+        float64) and its age (s), or raise; None: the agent can't tell (the last capture's
+        are used)."""
         return None
 
 
@@ -127,5 +128,5 @@ class AgentPort:
         if self.extended:
             self.agent.refresh_joints()
 
-    def newest_qpos(self) -> np.ndarray | None:
-        return self.agent.newest_qpos() if self.extended else None
+    def newest_joints(self) -> tuple[np.ndarray, np.ndarray, float] | None:
+        return self.agent.newest_joints() if self.extended else None

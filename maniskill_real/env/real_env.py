@@ -23,7 +23,7 @@ import torch
 from mani_skill.agents.base_real_agent import BaseRealAgent
 from mani_skill.utils import common
 
-from maniskill_real.config import RobotConfig, SafetySettings
+from maniskill_real.config import GRIPPER_KINDS, RobotConfig, SafetySettings
 from maniskill_real.core.clock import TickClock
 from maniskill_real.core.safety import SafetyConfig, SafetyFilter, SafetyReport
 from maniskill_real.env import sim_bridge
@@ -34,6 +34,9 @@ from maniskill_real.errors import ActionError, RealEnvError, StaleInputError
 from maniskill_real.extras import missing_extra
 
 _KEEP = object()
+COMMAND_TRANSPORT_S = 0.005
+"""s from publishing a target to the controller starting it from the state it reads, on top
+of the reading's age (DDS on one host, a controller update at 500 Hz or faster)."""
 
 
 class RealEnv(sim_bridge.SimEnvCode):
@@ -153,6 +156,15 @@ class RealEnv(sim_bridge.SimEnvCode):
         config = getattr(self.agent, "config", None)
         ros_name = config.ros_joint if isinstance(config, RobotConfig) else (lambda n: n)
         speeds = tuple(settings.max_joint_velocity.get(ros_name(n), np.inf) for n in names)
+        tracked = None
+        if isinstance(config, RobotConfig):  # the joints that take position trajectories
+            moved = {
+                j
+                for c in config.controllers.values()
+                if c.interface == "position" and c.kind not in GRIPPER_KINDS
+                for j in c.joints
+            }
+            tracked = np.array([ros_name(n) in moved for n in names]) & np.isfinite(speeds)
         lower, upper = sim_bridge.joint_limits(self.twin)
         tcp = sim_bridge.tcp_position_at(self.twin) if settings.workspace else None
         return SafetyFilter(
@@ -162,6 +174,7 @@ class RealEnv(sim_bridge.SimEnvCode):
                 blend_in_steps=settings.blend_in_steps,
                 max_measured_velocity=settings.max_measured_velocity,
                 max_tracking_error=settings.max_tracking_error,
+                max_tracking_lag=settings.max_tracking_lag,
                 workspace=settings.workspace,
                 on_limit=dict(settings.on_limit),  # type: ignore[arg-type]
             ),
@@ -170,6 +183,8 @@ class RealEnv(sim_bridge.SimEnvCode):
             [ros_name(n) for n in names],
             self.control_dt,
             tcp,
+            sim_bridge.revolute_joints(self.twin),
+            tracked,
         )
 
     def _camera_streams(self) -> dict[str, tuple[bool, bool]]:
@@ -233,13 +248,17 @@ class RealEnv(sim_bridge.SimEnvCode):
         max_age = self._joint_max_age()
         if age is not None and max_age is not None and age > max_age:
             raise StaleInputError("joint_states (at send time)", age, max_age)
-        measured = self.port.newest_qpos()
-        if measured is None:
+        newest = self.port.newest_joints()
+        if newest is None:
             measured = self.agent.get_qpos()[0].double().numpy()
+            velocity, lead = np.zeros_like(measured), 0.0
+        else:
+            measured, velocity, age = newest
+            lead = age + COMMAND_TRANSPORT_S
         if interface == "velocity":
             safe, report = self.safety.velocities(values, measured)
         else:
-            safe, report = self.safety.positions(values, measured)
+            safe, report = self.safety.positions(values, measured, velocity * lead)
         self._safety_report = report
         return safe
 
@@ -329,7 +348,10 @@ class RealEnv(sim_bridge.SimEnvCode):
         self.guard.idle()
         try:
             twin.reset(seed=seed, options=options)
-            self.agent.reset(twin.agent.robot.get_qpos()[0])  # ROS2Agent waits for inputs first
+            sampled = twin.agent.robot.get_qpos()[0]
+            target, report = self.safety.reset_target(sampled.double().cpu().numpy())
+            # ROS2Agent waits for its inputs before it moves
+            self.agent.reset(torch.as_tensor(target, dtype=sampled.dtype))
             self.scene_reset(self, seed, options)
             self._elapsed_steps[:] = 0
             self._sample()
@@ -342,6 +364,7 @@ class RealEnv(sim_bridge.SimEnvCode):
         self._reset_done = True
         self.guard.live()
         info = self.get_info()
+        info["safety"] = report.as_info(self.safety.names)
         return self.get_obs(info), {**info, "reconfigure": False}
 
     def _sample(self) -> None:

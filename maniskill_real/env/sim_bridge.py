@@ -183,6 +183,13 @@ def joint_limits(base: BaseEnv) -> tuple[np.ndarray, np.ndarray]:
     return lower, upper
 
 
+def revolute_joints(base: BaseEnv) -> np.ndarray:
+    """Which of the sim robot's active joints turn (radians), sim joint order."""
+    return np.array(
+        [j.type[0] in ("revolute", "revolute_unwrapped") for j in base.agent.robot.active_joints]
+    )
+
+
 def tcp_position_at(base: BaseEnv) -> Callable[[np.ndarray], np.ndarray]:
     """Forward kinematics on the twin: the TCP position (sim world frame) at a joint config.
 

@@ -247,9 +247,10 @@ class ROS2Agent(RealAgent):
             return None
         return (self.ros.now_ns() - self.snapshot.stamps_ns["joint_states"]) * 1e-9
 
-    def newest_qpos(self) -> np.ndarray:
+    def newest_joints(self) -> tuple[np.ndarray, np.ndarray, float]:
         assert self.inputs is not None
-        return self.inputs.joints().qpos
+        js = self.inputs.joints()
+        return js.qpos, js.qvel, js.age
 
     def refresh_joints(self) -> None:
         """Replace the snapshot's joint reading with the newest one (validated, fresh)."""

@@ -88,8 +88,13 @@ class Motion:
             while True:
                 s = min(1.0, (time.monotonic() - t0) / duration)
                 current = self.measured()
+                # Closed loop: the plan, but never more than one command period at
+                # reset.max_joint_speed ahead of the fresh measurement (an arm that lags is
+                # waited for, not jumped at: an open-loop ramp got 0.15 rad ahead in the soak).
+                lead = cfg.max_joint_speed / RESET_COMMAND_RATE
+                planned = start + s * (target - start)
                 for part in positional:
-                    self._send_part(part, start + s * (target - start))
+                    self._send_part(part, current + np.clip(planned - current, -lead, lead))
                 for part in velocity:  # a speed-limited P loop for velocity controllers
                     speed = cfg.max_joint_speed
                     self._send_part(part, np.clip(5.0 * (target - current), -speed, speed))
