@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
                     js = ages.get("joint_states", float("nan")) * 1e3
                     print(
                         f"  episode {ep} step {k + 1:3d}  joint_states age {js:5.1f} ms  "
+                        f"tracking lag {info['safety']['tracking_lag'] * 1e3:5.1f} ms  "
                         f"overruns {info['timing']['overruns']}",
                         flush=True,
                     )
