@@ -114,27 +114,6 @@ def _controllers(config: RobotConfig) -> list[ControllerConfig]:
     return [*config.controllers.values(), *config.reset_controllers().values()]
 
 
-def _trajectory(msg: JointTrajectory) -> rules.Trajectory:
-    def ns(d: object) -> int:
-        return int(d.sec) * 1_000_000_000 + int(d.nanosec)
-
-    return rules.Trajectory(
-        joint_names=list(msg.joint_names),
-        points=[
-            rules.Point(
-                time_from_start_ns=ns(p.time_from_start),
-                positions=list(p.positions),
-                velocities=list(p.velocities),
-                accelerations=list(p.accelerations),
-                effort=list(p.effort),
-            )
-            for p in msg.points
-        ],
-        stamp_sec=int(msg.header.stamp.sec),
-        stamp_nanosec=int(msg.header.stamp.nanosec),
-    )
-
-
 class _TrajectoryController:
     """One joint_trajectory_controller: the knots its desired positions interpolate between."""
 
@@ -354,7 +333,7 @@ class ControllerEmulator:
         joints = list(jtc.ctrl.joints)
 
         def on_trajectory(msg: JointTrajectory) -> None:
-            trajectory = _trajectory(msg)
+            trajectory = rules.Trajectory.from_msg(msg)
 
             def receive(now: float) -> None:
                 why = rules.trajectory_rejection(
@@ -401,13 +380,15 @@ class ControllerEmulator:
         ``validate_trajectory_msg``), or None."""
         jtc = self._trajectory[name]
         now_ns = int(round(self._clock() * 1e9))
-        return rules.trajectory_rejection(_trajectory(msg), jtc.ctrl.joints, jtc.params, now_ns)
+        return rules.trajectory_rejection(
+            rules.Trajectory.from_msg(msg), jtc.ctrl.joints, jtc.params, now_ns
+        )
 
     def follow(self, name: str, msg: JointTrajectory) -> None:
         """Start an accepted goal's trajectory now (``goal_accepted_callback``), with no
         command delay: the action server has it already."""
         with self._lock:
-            self._start(self._trajectory[name], _trajectory(msg), self._clock())
+            self._start(self._trajectory[name], rules.Trajectory.from_msg(msg), self._clock())
 
     def hold(self, name: str) -> None:
         """``set_hold_position``: an active trajectory controller holds the measured position

@@ -3,10 +3,9 @@ emulator (``python -m maniskill_real.benches.controller_manager``) executes goal
 robot plugs its own controller emulation in.
 
 Joints follow the commanded trajectory exactly, except "stuck" joints, which never move (a
-blocked joint: how path and goal tolerances, and gripper stalls, are seen to fail). Trajectory
-validation follows ros-controls/ros2_controllers (jazzy)
-``joint_trajectory_controller/src/joint_trajectory_controller.cpp`` ``validate_trajectory_msg``
-with its default parameters, messages word for word.
+blocked joint: how path and goal tolerances, and gripper stalls, are seen to fail). Trajectories
+are validated as joint_trajectory_controller does with its default parameters
+(``trajectory_rules.trajectory_rejection``).
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from trajectory_msgs.msg import JointTrajectory
 
+from maniskill_real.benches import trajectory_rules as rules
 from maniskill_real.benches.controller_manager import (
     Constraints,
     ControllerSpec,
@@ -23,68 +23,6 @@ from maniskill_real.benches.controller_manager import (
     TrajectorySample,
 )
 from maniskill_real.ros.stamps import stamp_to_ns
-
-FLOAT_EPSILON = 1.1920929e-07
-"""``std::numeric_limits<float>::epsilon()``: upstream's end-velocity threshold."""
-
-
-def trajectory_rejection(
-    trajectory: JointTrajectory, joints: Sequence[str], now_ns: int
-) -> str | None:
-    """Why joint_trajectory_controller (default parameters) refuses the trajectory, or None."""
-    names = list(trajectory.joint_names)
-    points = list(trajectory.points)
-    if len(names) != len(joints):  # allow_partial_joints_goal: false
-        return "Joints on incoming trajectory don't match the controller joints."
-    if not names:
-        return "Empty joint names on incoming trajectory."
-    if not points:
-        return "Empty trajectory received."
-    for name in names:
-        if name not in joints:
-            return f"Incoming joint {name} doesn't match the controller's joints."
-    for i, v in enumerate(points[-1].velocities[: len(names)]):  # allow_nonzero_velocity...: false
-        if abs(v) > FLOAT_EPSILON:
-            return f"Velocity of last trajectory point of joint {names[i]} is not zero: {v:.15f}"
-    stamp = stamp_to_ns(trajectory.header.stamp)
-    if stamp != 0:
-        end = stamp + _ns(points[-1].time_from_start)
-        if end < now_ns:
-            return (
-                f"Received trajectory with non-zero start time ({stamp * 1e-9:f}) that ends in "
-                f"the past ({end * 1e-9:f})"
-            )
-    previous = 0
-    for i, point in enumerate(points):
-        t = _ns(point.time_from_start)
-        if i > 0 and t <= previous:
-            return (
-                f"Time between points {i - 1} and {i} is not strictly increasing, it is "
-                f"{previous * 1e-9:f} and {t * 1e-9:f} respectively"
-            )
-        previous = t
-        for field, allow_empty in (
-            ("positions", False),
-            ("velocities", True),
-            ("accelerations", True),
-        ):
-            values = getattr(point, field)
-            if not (allow_empty and len(values) == 0) and len(values) != len(names):
-                return (
-                    f"Mismatch between joint_names size ({len(names)}) and {field} "
-                    f"({len(values)}) at point #{i}."
-                )
-        if len(point.effort):
-            return (
-                "Trajectories with effort fields are only supported for controllers using the "
-                "'effort' command interface."
-            )
-    # Not checked upstream, refused here: a joint named twice, or a non-finite value.
-    if len(set(names)) != len(names):
-        return f"Duplicate joint names on incoming trajectory: {names} (not checked upstream)"
-    if not all(math.isfinite(v) for p in points for v in (*p.positions, *p.velocities)):
-        return "Non-finite value on incoming trajectory (not checked upstream)"
-    return None
 
 
 def _ns(duration: object) -> int:
@@ -128,7 +66,13 @@ class IdealTrajectoryController:
         self.hold()
 
     def validate(self, trajectory: JointTrajectory) -> str | None:
-        return trajectory_rejection(trajectory, self.joints, self._clock_ns())
+        """joint_trajectory_controller's own checks, with its default parameters."""
+        return rules.trajectory_rejection(
+            rules.Trajectory.from_msg(trajectory),
+            self.joints,
+            rules.JtcParameters(),
+            self._clock_ns(),
+        )
 
     def follow(self, trajectory: JointTrajectory) -> None:
         now = self._clock_ns() * 1e-9

@@ -21,6 +21,7 @@ import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -81,6 +82,29 @@ class Trajectory:
     @property
     def stamp_ns(self) -> int:
         return self.stamp_sec * 1_000_000_000 + self.stamp_nanosec
+
+    @classmethod
+    def from_msg(cls, msg: Any) -> Trajectory:
+        """From a ``trajectory_msgs/JointTrajectory`` (any object with its fields)."""
+
+        def ns(d: Any) -> int:
+            return int(d.sec) * 1_000_000_000 + int(d.nanosec)
+
+        return cls(
+            joint_names=list(msg.joint_names),
+            points=[
+                Point(
+                    time_from_start_ns=ns(p.time_from_start),
+                    positions=list(p.positions),
+                    velocities=list(p.velocities),
+                    accelerations=list(p.accelerations),
+                    effort=list(p.effort),
+                )
+                for p in msg.points
+            ],
+            stamp_sec=int(msg.header.stamp.sec),
+            stamp_nanosec=int(msg.header.stamp.nanosec),
+        )
 
 
 def _s(ns: int) -> float:
