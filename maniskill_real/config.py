@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import yaml
 
+from maniskill_real.core.safety import LIMITS, SafetyLimits
 from maniskill_real.errors import ConfigError
 
 ControllerKind = Literal[
@@ -31,7 +32,6 @@ CONTROLLER_KINDS: tuple[str, ...] = (
 )
 INTERFACES: tuple[str, ...] = ("position", "velocity")
 ALIGNMENTS: tuple[str, ...] = ("intrinsics", "center_crop")
-SAFETY_LIMITS: tuple[str, ...] = ("position", "step", "velocity", "workspace")
 LIMIT_ACTIONS: tuple[str, ...] = ("clip", "refuse")
 # A ROS 2 name token: alphanumerics and underscores, not starting with a digit
 # (rmw/src/validate_full_topic_name.c); tokens are joined by single slashes.
@@ -179,19 +179,13 @@ class DeadmanConfig:
     max_age: float = 0.5
 
 
-@dataclass(frozen=True)
-class SafetySettings:
-    """The safety layer's limits (core/safety.py), per ROS joint name where per joint."""
+@dataclass(frozen=True, kw_only=True)
+class SafetySettings(SafetyLimits):
+    """The safety layer's limits (core/safety.py), per ROS joint name where per joint, and
+    what RealEnv does around them."""
 
     max_joint_velocity: dict[str, float] = field(default_factory=dict)
     """rad/s (m/s prismatic); a joint not listed has no velocity or per-step limit."""
-    position_margin: float = 0.0
-    blend_in_steps: int = 10
-    max_measured_velocity: float = 3.0
-    max_tracking_error: float = 0.3
-    max_tracking_lag: float = 0.15
-    workspace: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
-    on_limit: dict[str, str] = field(default_factory=lambda: dict.fromkeys(SAFETY_LIMITS, "clip"))
     watchdog_timeout: float = 0.5
     """s without a step() while live before the robot is held (0: no watchdog)."""
     deadman: DeadmanConfig | None = None
@@ -673,7 +667,7 @@ class _Validator:
             raise self.fail("safety.blend_in_steps", f"expected an integer >= 1, got {blend!r}")
         on_limit = dict(d.on_limit)
         for limit, action in self.mapping(raw.get("on_limit", {}) or {}, "safety.on_limit").items():
-            self.choice(limit, "safety.on_limit", SAFETY_LIMITS)
+            self.choice(limit, "safety.on_limit", LIMITS)
             on_limit[limit] = self.choice(action, f"safety.on_limit.{limit}", LIMIT_ACTIONS)
         watchdog = raw.get("watchdog_timeout", d.watchdog_timeout)
         if watchdog != 0:

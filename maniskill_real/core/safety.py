@@ -37,12 +37,11 @@ TRACKING_TIE = 0.01
 """rad: places on the recent targets' path this close to the best count as just as good."""
 
 
-@dataclass(frozen=True)
-class SafetyConfig:
-    """Limits in SI units (rad, rad/s, m); per-joint values in sim joint order."""
+@dataclass(frozen=True, kw_only=True)
+class SafetyLimits:
+    """The limits a robot config sets (config.SafetySettings) and the filter applies (SI units:
+    rad, rad/s, m, s)."""
 
-    max_joint_velocity: tuple[float, ...]
-    """rad/s per joint: caps commanded velocities and the position change per control step."""
     position_margin: float = 0.0
     """rad: how far inside the sim robot's joint limits the targets of revolute joints stay."""
     blend_in_steps: int = 10
@@ -56,6 +55,14 @@ class SafetyConfig:
     workspace: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
     """TCP box (min xyz, max xyz) in the sim world frame, metres; None: unchecked."""
     on_limit: dict[str, LimitAction] = field(default_factory=lambda: dict.fromkeys(LIMITS, "clip"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SafetyConfig(SafetyLimits):
+    """The limits for one robot, per-joint values in sim joint order."""
+
+    max_joint_velocity: tuple[float, ...]
+    """rad/s per joint: caps commanded velocities and the position change per control step."""
 
 
 @dataclass

@@ -14,6 +14,7 @@ physics run for one control period, observe); Sim2RealEnv's sleep-then-send lags
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from mani_skill.utils import common
 
 from maniskill_real.config import GRIPPER_KINDS, RobotConfig, SafetySettings
 from maniskill_real.core.clock import TickClock
-from maniskill_real.core.safety import SafetyConfig, SafetyFilter, SafetyReport
+from maniskill_real.core.safety import SafetyConfig, SafetyFilter, SafetyLimits, SafetyReport
 from maniskill_real.env import sim_bridge
 from maniskill_real.env.agent_port import AgentPort
 from maniskill_real.env.guard import HoldGuard
@@ -170,13 +171,7 @@ class RealEnv(sim_bridge.SimEnvCode):
         return SafetyFilter(
             SafetyConfig(
                 max_joint_velocity=speeds,
-                position_margin=settings.position_margin,
-                blend_in_steps=settings.blend_in_steps,
-                max_measured_velocity=settings.max_measured_velocity,
-                max_tracking_error=settings.max_tracking_error,
-                max_tracking_lag=settings.max_tracking_lag,
-                workspace=settings.workspace,
-                on_limit=dict(settings.on_limit),  # type: ignore[arg-type]
+                **{f.name: getattr(settings, f.name) for f in fields(SafetyLimits)},
             ),
             lower,
             upper,
