@@ -26,15 +26,16 @@ from launch.actions import (
     GroupAction,
     IncludeLaunchDescription,
     OpaqueFunction,
-    SetEnvironmentVariable,
 )
 from launch.conditions import IfCondition, UnlessCondition
 from launch.launch_description_sources import (
     AnyLaunchDescriptionSource,
     PythonLaunchDescriptionSource,
 )
-from launch.substitutions import EnvironmentVariable, LaunchConfiguration, PathJoinSubstitution
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
+
+from maniskill_real.launch_support import shipped_fastdds_profile
 
 
 def _check_robot_source(context):
@@ -117,15 +118,7 @@ def generate_launch_description():
                 description="Comma-separated camera driver launch files (.py, .xml or .yaml).",
             ),
             OpaqueFunction(function=_check_robot_source),
-            SetEnvironmentVariable(
-                "FASTRTPS_DEFAULT_PROFILES_FILE",
-                EnvironmentVariable(
-                    "FASTRTPS_DEFAULT_PROFILES_FILE",
-                    default_value=PathJoinSubstitution(
-                        [FindPackageShare("maniskill_real"), "config", "fastdds_shm.xml"]
-                    ),
-                ),
-            ),
+            shipped_fastdds_profile(),
             # The mock robot first: `--show-args` shows the first declaration of an argument
             # (launch_description.py), so robot_config's default there is the default run's.
             _scoped(

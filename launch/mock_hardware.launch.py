@@ -9,12 +9,7 @@ The node gets FASTRTPS_DEFAULT_PROFILES_FILE = this package's config/fastdds_shm
 variable is already set.
 """
 
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
-from launch.substitutions import EnvironmentVariable, LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node
-from launch_ros.parameter_descriptions import ParameterValue
-from launch_ros.substitutions import FindPackageShare
+from maniskill_real.launch_support import node_launch_description
 
 # Node parameter -> (value_type for launch_ros's ParameterValue, description).
 NODE_PARAMETERS = {
@@ -33,53 +28,10 @@ NODE_PARAMETERS = {
 }
 
 
-def _node(context):
-    """The node, with only the parameters given a value: the others keep the node's defaults."""
-    parameters = {"robot_config": LaunchConfiguration("robot_config")}
-    for name, (value_type, _) in NODE_PARAMETERS.items():
-        value = LaunchConfiguration(name).perform(context)
-        if value:
-            parameters[name] = ParameterValue(LaunchConfiguration(name), value_type=value_type)
-    return [
-        Node(
-            package="maniskill_real",
-            executable="mock_hardware",
-            name="mock_hardware",
-            namespace=LaunchConfiguration("namespace"),
-            output="screen",
-            parameters=[parameters],
-        )
-    ]
-
-
 def generate_launch_description():
-    return LaunchDescription(
-        [
-            DeclareLaunchArgument(
-                "robot_config",
-                default_value=PathJoinSubstitution(
-                    [FindPackageShare("maniskill_real"), "config", "panda.yaml"]
-                ),
-                description="Robot config YAML (joints, controllers, cameras).",
-            ),
-            DeclareLaunchArgument(
-                "namespace", default_value="", description="ROS namespace of the node."
-            ),
-            *(
-                DeclareLaunchArgument(
-                    name, default_value="", description=f"{text} (empty: the node's default)."
-                )
-                for name, (_, text) in NODE_PARAMETERS.items()
-            ),
-            SetEnvironmentVariable(
-                "FASTRTPS_DEFAULT_PROFILES_FILE",
-                EnvironmentVariable(
-                    "FASTRTPS_DEFAULT_PROFILES_FILE",
-                    default_value=PathJoinSubstitution(
-                        [FindPackageShare("maniskill_real"), "config", "fastdds_shm.xml"]
-                    ),
-                ),
-            ),
-            OpaqueFunction(function=_node),
-        ]
+    return node_launch_description(
+        executable="mock_hardware",
+        node_parameters=NODE_PARAMETERS,
+        robot_config="panda.yaml",
+        robot_config_description="Robot config YAML (joints, controllers, cameras).",
     )

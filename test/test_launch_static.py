@@ -3,12 +3,16 @@
 `launch` / `launch_ros` are not installable from PyPI, so here (and in CI) the launch files are
 read with `ast` instead of being run: every executable they start must be a console script, every
 file they reference must exist and be installed, every argument they declare must be used, every
-node parameter they set must be one the node declares. test_launch_run.py runs them where
+node parameter they set must be one the node declares. What they share lives in
+maniskill_real/launch_support.py: each launch file is read with the functions it calls from there
+inlined, the arguments of each call in place of the parameters, so the same checks see the
+literals it passes wherever the code that uses them lives. test_launch_run.py runs them where
 launch is installed.
 """
 
 import ast
 import configparser
+import copy
 import fnmatch
 import os
 import subprocess
@@ -23,6 +27,9 @@ PACKAGE = "maniskill_real"
 LAUNCH_DIR = REPO / "launch"
 LAUNCH_FILES = sorted(LAUNCH_DIR.glob("*.launch.py"))
 EXPECTED_LAUNCH_FILES = {"bringup.launch.py", "mock_hardware.launch.py", "sim_robot.launch.py"}
+# The launch files' shared code, imported by them only.
+SUPPORT_MODULE = f"{PACKAGE}.launch_support"
+SUPPORT = REPO / PACKAGE / "launch_support.py"
 
 # ROS packages other than ours that launch files may name in package=/FindPackageShare(...),
 # with the reason each is needed. Add one here (and to package.xml) before using it.
@@ -230,12 +237,106 @@ def _parse(path):
     return ast.parse(path.read_text(), filename=str(path))
 
 
+def _support_functions():
+    return {n.name: n for n in _parse(SUPPORT).body if isinstance(n, ast.FunctionDef)}
+
+
+class _Substitute(ast.NodeTransformer):
+    """Every read of a name in `arguments` replaced by (a copy of) the node it maps to."""
+
+    def __init__(self, arguments):
+        self.arguments = arguments
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Load) and node.id in self.arguments:
+            return copy.deepcopy(self.arguments[node.id])
+        return node
+
+
+def _inlined(function, call):
+    """A copy of launch_support's `function` with what `call` passes in place of each of its
+    parameters (all passed, none rebound inside it, so each read of one is the argument)."""
+    spec = function.args
+    assert not (spec.vararg or spec.kwarg or spec.defaults or spec.kw_defaults), function.name
+    parameters = [a.arg for a in spec.posonlyargs + spec.args + spec.kwonlyargs]
+    bound = dict(zip(parameters, call.args, strict=False))
+    for kw in call.keywords:
+        assert kw.arg in parameters and kw.arg not in bound, ast.unparse(call)
+        bound[kw.arg] = kw.value
+    assert set(bound) == set(parameters), f"{ast.unparse(call)}: pass every parameter"
+    rebound = {
+        n.id
+        for n in ast.walk(function)
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+    } | {
+        a.arg
+        for f in ast.walk(function)
+        if isinstance(f, ast.FunctionDef | ast.Lambda) and f is not function
+        for a in f.args.posonlyargs + f.args.args + f.args.kwonlyargs
+    }
+    assert not rebound & set(parameters), f"{function.name} rebinds {rebound & set(parameters)}"
+    return _Substitute(bound).visit(copy.deepcopy(function))
+
+
+def _launch_tree(path):
+    """A launch file's AST with every launch_support function it calls (and they call) inlined
+    by _inlined and appended to its body: what its launch description is made of."""
+    tree = _parse(path)
+    support = _support_functions()
+    imported = {}  # name in the launch file -> launch_support function
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            modules.append(getattr(node, "module", None) or "")
+            if any(m.split(".")[0] == PACKAGE for m in modules):
+                assert isinstance(node, ast.ImportFrom) and node.module == SUPPORT_MODULE, (
+                    f"{path.name}: import launch_support's functions by name, nothing else of "
+                    f"{PACKAGE}: {ast.unparse(node)}"
+                )
+                for alias in node.names:
+                    assert alias.name in support, f"{path.name}: {alias.name} is no function"
+                    imported[alias.asname or alias.name] = support[alias.name]
+    # (code, the launch_support functions it calls by name): launch_support's functions call
+    # each other by their own names.
+    pending = [(tree, imported)]
+    while pending:
+        code, functions = pending.pop()
+        for call in [n for n in ast.walk(code) if isinstance(n, ast.Call)]:
+            if isinstance(call.func, ast.Name) and call.func.id in functions:
+                inlined = _inlined(functions[call.func.id], call)
+                tree.body.append(inlined)
+                pending.append((inlined, support))
+        assert len(tree.body) < 1000, f"{path.name}: launch_support calls itself"
+    return tree
+
+
 def _launch_id(path):
     return path.name
 
 
 def test_expected_launch_files_exist():
     assert EXPECTED_LAUNCH_FILES <= {p.name for p in LAUNCH_FILES}
+
+
+def test_launch_support_is_checked_where_the_launch_files_call_it():
+    """launch_support is functions only (what _launch_tree inlines is all of it), each one
+    called by a launch file (so the checks below read it), and no module of the package imports
+    it (it needs launch / launch_ros, which only `ros2 launch` brings)."""
+    module = _parse(SUPPORT)
+    for stmt in module.body[1:]:
+        assert isinstance(stmt, ast.Import | ast.ImportFrom | ast.FunctionDef), ast.unparse(stmt)
+    inlined = {
+        node.name
+        for path in LAUNCH_FILES
+        for node in _launch_tree(path).body
+        if isinstance(node, ast.FunctionDef) and node.name in _support_functions()
+    }
+    assert inlined == set(_support_functions())
+    for source in sorted((REPO / PACKAGE).rglob("*.py")):
+        for node in ast.walk(_parse(source)):
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                names = [getattr(node, "module", None) or ""] + [a.name for a in node.names]
+                assert not any("launch_support" in n for n in names), f"{source} imports it"
 
 
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=_launch_id)
@@ -248,7 +349,7 @@ def test_launch_file_defines_generate_launch_description(path):
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=_launch_id)
 def test_executables_are_console_scripts(path):
     scripts = _console_scripts()
-    for call in _calls(_parse(path), "Node"):
+    for call in _calls(_launch_tree(path), "Node"):
         node = _keyword(call, "executable")
         assert isinstance(node, ast.Constant), f"{path.name}: executable must be a literal"
         package = _keyword(call, "package")
@@ -262,7 +363,7 @@ def test_executables_are_console_scripts(path):
 
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=_launch_id)
 def test_packages_are_ours_or_documented(path):
-    tree = _parse(path)
+    tree = _launch_tree(path)
     named = set()
     for call in ast.walk(tree):
         if isinstance(call, ast.Call):
@@ -278,7 +379,7 @@ def test_packages_are_ours_or_documented(path):
 
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=_launch_id)
 def test_referenced_files_exist_and_are_installed(path):
-    tree = _parse(path)
+    tree = _launch_tree(path)
     for rel in _package_share_paths(tree):
         assert (REPO / rel).is_file(), f"{path.name} references {rel}, missing from the repo"
         dest = _installed_to(rel)
@@ -304,7 +405,7 @@ def test_referenced_files_exist_and_are_installed(path):
 
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=_launch_id)
 def test_declared_arguments_are_used_and_used_are_declared(path):
-    tree = _parse(path)
+    tree = _launch_tree(path)
     declared = _declared_arguments(tree)
     used = _used_configurations(tree, with_default=False)
     assert None not in declared, f"{path.name}: argument names must be literals"
@@ -319,7 +420,7 @@ def test_declared_arguments_are_used_and_used_are_declared(path):
 def test_node_parameters_are_declared_by_the_node(path):
     """Every parameter a launch file sets is one its node declares (named in the node's
     module), with a type launch_ros's ParameterValue can coerce a string to."""
-    tree = _parse(path)
+    tree = _launch_tree(path)
     table = _node_parameters(tree)
     executables = {_keyword(c, "executable").value for c in _calls(tree, "Node")}
     if not table:
@@ -355,7 +456,7 @@ def _sets_shipped_fastdds_profile(tree):
 
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=_launch_id)
 def test_launched_processes_get_the_shipped_fastdds_profile(path):
-    tree = _parse(path)
+    tree = _launch_tree(path)
     if _calls(tree, "Node") or _calls(tree, "IncludeLaunchDescription"):
         assert _sets_shipped_fastdds_profile(tree), path.name
 
@@ -368,9 +469,9 @@ def test_robot_config_default_follows_the_robot_source():
         "sim_robot.launch.py": "config/panda_sim.yaml",
     }
     for name, config in defaults.items():
-        default = _argument_default(_parse(LAUNCH_DIR / name), "robot_config")
+        default = _argument_default(_launch_tree(LAUNCH_DIR / name), "robot_config")
         assert _package_share_paths(default) == [config], name
-    bringup = _parse(LAUNCH_DIR / "bringup.launch.py")
+    bringup = _launch_tree(LAUNCH_DIR / "bringup.launch.py")
     assert "robot_config" not in _declared_arguments(bringup)
     for include in _calls(bringup, "IncludeLaunchDescription"):
         if any(p.endswith(tuple(defaults)) for p in _package_share_paths(include)):
@@ -380,7 +481,7 @@ def test_robot_config_default_follows_the_robot_source():
 def test_user_launch_files_may_be_python_xml_or_yaml():
     """Only this package's own launch files are included as Python; robot_bringup and
     camera_launch go through AnyLaunchDescriptionSource."""
-    bringup = _parse(LAUNCH_DIR / "bringup.launch.py")
+    bringup = _launch_tree(LAUNCH_DIR / "bringup.launch.py")
     for source in _calls(bringup, "PythonLaunchDescriptionSource"):
         assert _package_share_paths(source), ast.unparse(source)
     assert len(_calls(bringup, "AnyLaunchDescriptionSource")) == 2
@@ -388,7 +489,7 @@ def test_user_launch_files_may_be_python_xml_or_yaml():
 
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=_launch_id)
 def test_included_package_launch_files_get_only_declared_arguments(path):
-    for include in _calls(_parse(path), "IncludeLaunchDescription"):
+    for include in _calls(_launch_tree(path), "IncludeLaunchDescription"):
         targets = [p for p in _package_share_paths(include) if p.endswith(".launch.py")]
         arguments = _keyword(include, "launch_arguments")
         if not targets or arguments is None:
@@ -397,7 +498,7 @@ def test_included_package_launch_files_get_only_declared_arguments(path):
         mapping = arguments.func.value
         assert isinstance(mapping, ast.Dict), f"{path.name}: use {{...}}.items() for arguments"
         passed = {k.value for k in mapping.keys}
-        declared = _declared_arguments(_parse(REPO / targets[0]))
+        declared = _declared_arguments(_launch_tree(REPO / targets[0]))
         assert passed <= declared, f"{path.name} passes {passed - declared} to {targets[0]}"
 
 
