@@ -9,8 +9,10 @@ LaunchService with the file in an IncludeLaunchDescription of the command line's
 Faked, because no colcon install exists here: the install prefix. A prefix in tmp_path on
 AMENT_PREFIX_PATH holds the ament index entry, share/maniskill_real/{launch,config} (links to the
 repo's) and, as lib/maniskill_real/<node>, a stand-in executable that records its command line,
-its --params-file contents and its Fast DDS profile variable, then exits. The launch code, the
-processes it starts and the parameter files it writes are real. The nodes' own behaviour is
+its --params-file contents and its Fast DDS profile variable, then exits. The launch files import
+maniskill_real.launch_support from the maniskill_real on sys.path (this checkout), as they would
+from a colcon or pip install. The launch code, the processes it starts and the parameter files it
+writes are real. The nodes' own behaviour is
 tested by the tests that start them (test_sim_robot.py and others); here only
 test_the_real_node_takes_every_launch_argument starts the real mock_hardware and sim_robot, to
 show that they accept what the launch files pass.
@@ -159,53 +161,80 @@ def only(records: list[dict], exe: str) -> dict:
 # --------------------------------------------------------------------------------------------
 # mock_hardware.launch.py / sim_robot.launch.py
 # --------------------------------------------------------------------------------------------
-def test_mock_hardware_defaults(prefix: Prefix) -> None:
-    assert run_launch(prefix.launch_file("mock_hardware.launch.py")) == 0
-    record = only(prefix.records_of(), "mock_hardware")
+# Each node's launch file and robot_config's default there.
+DEFAULT_CONFIGS = {"mock_hardware": "panda.yaml", "sim_robot": "panda_sim.yaml"}
+
+
+@pytest.mark.parametrize("node", sorted(DEFAULT_CONFIGS))
+def test_node_launch_file_defaults(prefix: Prefix, node: str) -> None:
+    assert run_launch(prefix.launch_file(f"{node}.launch.py")) == 0
+    record = only(prefix.records_of(), node)
     # Only robot_config: every other parameter keeps the node's own default.
-    assert record["params"] == {"robot_config": prefix.config("panda.yaml")}
-    assert ros_args(record)["__node"] == "mock_hardware"
+    assert record["params"] == {"robot_config": prefix.config(DEFAULT_CONFIGS[node])}
+    assert ros_args(record)["__node"] == node
     assert ros_args(record).get("__ns", "/") == "/"
     # The profile is found through the package's share directory.
     assert record["profile"] == prefix.config("fastdds_shm.xml")
     assert Path(record["profile"]).resolve() == REPO / "config" / "fastdds_shm.xml"
 
 
-def test_mock_hardware_arguments_become_typed_parameters(prefix: Prefix) -> None:
-    rc = run_launch(
-        prefix.launch_file("mock_hardware.launch.py"),
-        "robot_config:=/robots/arm.yaml",
-        "namespace:=left",
-        "joint_state_rate:=250",
-        "time_constant:=0",
-        "command_delay:=0.02",
-        "initial_positions:=[0.1, -0.5]",
-        "publish_camera:=false",
-        "camera_rate:=30",
-        "camera_width:=1280",
-        "camera_height:=720",
-        "camera_fov:=1.2",
-    )
-    assert rc == 0
-    record = only(prefix.records_of(), "mock_hardware")
+# Every node argument as typed on the command line, and the parameter the node gets: the type
+# it declares (a double from "250", an integer, a bool, a list of doubles), the YAML type too.
+TYPED_ARGUMENTS = {
+    "mock_hardware": {
+        "joint_state_rate": ("250", 250.0),
+        "time_constant": ("0", 0.0),
+        "command_delay": ("0.02", 0.02),
+        "initial_positions": ("[0.1, -0.5]", [0.1, -0.5]),
+        "publish_camera": ("false", False),
+        "camera_rate": ("30", 30.0),
+        "camera_width": ("1280", 1280),
+        "camera_height": ("720", 720),
+        "camera_fov": ("1.2", 1.2),
+    },
+    "sim_robot": {
+        "control_mode": ("pd_ee_delta_pose", "pd_ee_delta_pose"),
+        "env_id": ("PushCube-v1", "PushCube-v1"),
+        "robot_uid": ("panda_wristcam", "panda_wristcam"),
+        "seed": ("7", 7),
+        "joint_state_rate": ("200", 200.0),
+        "use_sim_time": ("true", True),
+        "camera_width": ("1280", 1280),
+        "camera_height": ("720", 720),
+        "camera_fov": ("1.6", 1.6),
+        "camera_rate": ("5", 5.0),
+        "publish_depth": ("false", False),
+        "command_delay": ("0.05", 0.05),
+        "joint_state_noise": ("0.001", 0.001),
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "node, arguments, namespace",
+    [
+        # robot_config given, a relative namespace
+        ("mock_hardware", {"robot_config": "/robots/arm.yaml", "namespace": "left"}, "/left"),
+        # robot_config left to its default, an absolute namespace
+        ("sim_robot", {"namespace": "/sim"}, "/sim"),
+    ],
+)
+def test_node_launch_file_arguments_become_typed_parameters(
+    prefix: Prefix, node: str, arguments: dict[str, str], namespace: str
+) -> None:
+    typed = TYPED_ARGUMENTS[node]
+    given = {**arguments, **{name: text for name, (text, _) in typed.items()}}
+    path = prefix.launch_file(f"{node}.launch.py")
+    assert run_launch(path, *(f"{name}:={text}" for name, text in given.items())) == 0
+    record = only(prefix.records_of(), node)
     params = record["params"]
-    assert params == {
-        "robot_config": "/robots/arm.yaml",
-        "joint_state_rate": 250.0,
-        "time_constant": 0.0,
-        "command_delay": 0.02,
-        "initial_positions": [0.1, -0.5],
-        "publish_camera": False,
-        "camera_rate": 30.0,
-        "camera_width": 1280,
-        "camera_height": 720,
-        "camera_fov": 1.2,
+    config = arguments.get("robot_config", prefix.config(DEFAULT_CONFIGS[node]))
+    wanted = {"robot_config": config, **{name: value for name, (_, value) in typed.items()}}
+    assert params == wanted
+    assert {name: type(value) for name, value in params.items()} == {
+        name: type(value) for name, value in wanted.items()
     }
-    # The node declares these as doubles / integers / a bool: the YAML types must match.
-    for name in ("joint_state_rate", "time_constant", "camera_rate", "camera_fov"):
-        assert type(params[name]) is float, name
-    assert type(params["camera_width"]) is int
-    assert ros_args(record)["__ns"] == "/left"
+    assert ros_args(record)["__ns"] == namespace
 
 
 def test_a_profile_the_user_set_is_kept(prefix: Prefix, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -214,72 +243,22 @@ def test_a_profile_the_user_set_is_kept(prefix: Prefix, monkeypatch: pytest.Monk
     assert only(prefix.records_of(), "mock_hardware")["profile"] == "/etc/my_fastdds.xml"
 
 
-def test_sim_robot_defaults(prefix: Prefix) -> None:
-    assert run_launch(prefix.launch_file("sim_robot.launch.py")) == 0
-    record = only(prefix.records_of(), "sim_robot")
-    assert record["params"] == {"robot_config": prefix.config("panda_sim.yaml")}
-    assert ros_args(record)["__node"] == "sim_robot"
-    assert record["profile"] == prefix.config("fastdds_shm.xml")
-
-
-def test_sim_robot_arguments_become_typed_parameters(prefix: Prefix) -> None:
-    rc = run_launch(
-        prefix.launch_file("sim_robot.launch.py"),
-        "namespace:=/sim",
-        "control_mode:=pd_ee_delta_pose",
-        "env_id:=PushCube-v1",
-        "robot_uid:=panda_wristcam",
-        "seed:=7",
-        "joint_state_rate:=200",
-        "use_sim_time:=true",
-        "camera_width:=1280",
-        "camera_height:=720",
-        "camera_fov:=1.6",
-        "camera_rate:=5",
-        "publish_depth:=false",
-        "command_delay:=0.05",
-        "joint_state_noise:=0.001",
-    )
-    assert rc == 0
-    record = only(prefix.records_of(), "sim_robot")
-    params = record["params"]
-    assert params == {
-        "robot_config": prefix.config("panda_sim.yaml"),
-        "control_mode": "pd_ee_delta_pose",
-        "env_id": "PushCube-v1",
-        "robot_uid": "panda_wristcam",
-        "seed": 7,
-        "joint_state_rate": 200.0,
-        "use_sim_time": True,
-        "camera_width": 1280,
-        "camera_height": 720,
-        "camera_fov": 1.6,
-        "camera_rate": 5.0,
-        "publish_depth": False,
-        "command_delay": 0.05,
-        "joint_state_noise": 0.001,
-    }
-    for name in ("joint_state_rate", "camera_rate", "camera_fov", "command_delay"):
-        assert type(params[name]) is float, name
-    assert ros_args(record)["__ns"] == "/sim"
-
-
 # --------------------------------------------------------------------------------------------
 # bringup.launch.py
 # --------------------------------------------------------------------------------------------
-def test_bringup_default_is_the_mock_robot_with_panda_yaml(prefix: Prefix) -> None:
-    assert run_launch(prefix.launch_file("bringup.launch.py")) == 0
-    record = only(prefix.records_of(), "mock_hardware")
-    assert record["params"] == {"robot_config": prefix.config("panda.yaml")}
+@pytest.mark.parametrize(
+    "node, arguments", [("mock_hardware", []), ("sim_robot", ["use_sim_robot:=true"])]
+)
+def test_bringup_robot_gets_its_own_default_config(
+    prefix: Prefix, node: str, arguments: list[str]
+) -> None:
+    """The mock robot by default, the sim robot with use_sim_robot: each with the config that
+    `maniskill-real demo --robot mock|sim` uses (its launch file's default), not one of
+    bringup's."""
+    assert run_launch(prefix.launch_file("bringup.launch.py"), *arguments) == 0
+    record = only(prefix.records_of(), node)
+    assert record["params"] == {"robot_config": prefix.config(DEFAULT_CONFIGS[node])}
     assert record["profile"] == prefix.config("fastdds_shm.xml")
-
-
-def test_bringup_sim_robot_gets_the_sim_config(prefix: Prefix) -> None:
-    """The config that `maniskill-real demo --robot sim` uses, not bringup's mock default."""
-    assert run_launch(prefix.launch_file("bringup.launch.py"), "use_sim_robot:=true") == 0
-    record = only(prefix.records_of(), "sim_robot")
-    assert record["params"]["robot_config"] == prefix.config("panda_sim.yaml")
-    assert record["params"] == {"robot_config": prefix.config("panda_sim.yaml")}
 
 
 def test_bringup_passes_the_nodes_arguments_through(prefix: Prefix) -> None:
