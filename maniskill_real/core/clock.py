@@ -49,6 +49,11 @@ class TickClock:
         self._sleep(-late)
         return False, 0.0
 
+    def tick_time(self, ahead: int = 0) -> float:
+        """The scheduled time of the tick ``ahead`` ticks after the last one reached (0: the
+        last one; after an overrun, the time it was reached, on which the schedule re-anchored)."""
+        return self._t0 + (self._k + ahead) * self.dt
+
     def elapsed(self) -> float:
         return self._now() - self._t0
 
