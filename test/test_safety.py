@@ -135,8 +135,13 @@ def set_fault(probe: Probe, value: str) -> None:
     ],
 )
 def test_an_untrustworthy_reading_sends_nothing(
-    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe, envs: list,
-    fault: str, error: type, says: str,
+    tmp_path: Path,
+    start_robot: Callable[..., Any],
+    probe: Probe,
+    envs: list,
+    fault: str,
+    error: type,
+    says: str,
 ) -> None:
     """A broken /joint_states (after the observation the policy acted on has aged past its
     max age): step() raises naming the fault and publishes nothing; every later step refuses
@@ -397,8 +402,11 @@ def start_loop(config: Path, tmp_path: Path, stall: float = 0.0) -> subprocess.P
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, -signal.SIGINT), (signal.SIGTERM, 143)])
 def test_signals_hold_the_arm(
-    tmp_path: Path, start_robot: Callable[..., Any], probe: Probe,
-    signum: int, code: int,
+    tmp_path: Path,
+    start_robot: Callable[..., Any],
+    probe: Probe,
+    signum: int,
+    code: int,
 ) -> None:
     """SIGINT or SIGTERM while the README's loop (no try/finally) drives a velocity arm: the
     process sends zero velocity, exits as Python does for that signal (KeyboardInterrupt

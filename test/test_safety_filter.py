@@ -16,8 +16,9 @@ LOWER, UPPER = -np.ones(3), np.ones(3)
 def make(on_limit: str = "clip", **overrides: object) -> SafetyFilter:
     kwargs: dict = dict(max_joint_velocity=(1.0, 1.0, 1.0), blend_in_steps=1)
     kwargs.update(overrides)
-    config = SafetyConfig(on_limit=dict.fromkeys(("position", "step", "velocity", "workspace"),
-                                                 on_limit), **kwargs)
+    config = SafetyConfig(
+        on_limit=dict.fromkeys(("position", "step", "velocity", "workspace"), on_limit), **kwargs
+    )
     return SafetyFilter(config, LOWER, UPPER, NAMES, dt=0.1, tcp_position=lambda q: q.copy())
 
 

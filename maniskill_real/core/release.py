@@ -29,7 +29,7 @@ SPIN_S = 0.001
 class _Item:
     deadline: float
     seq: int
-    fn: Callable[[], None] = field(compare=False)
+    fn: Callable[[float], None] = field(compare=False)
 
 
 class Releaser:
@@ -61,17 +61,26 @@ class Releaser:
         self._thread.start()
         self._started.wait(5.0)
 
-    def schedule(self, deadline: float, fn: Callable[[], None]) -> None:
-        """Run ``fn`` at ``deadline`` (monotonic s); at once if that has passed."""
+    def schedule(self, deadline: float, fn: Callable[[float], None]) -> None:
+        """Run ``fn(deadline)`` at ``deadline`` (monotonic s; as moved by :meth:`shift`); at
+        once if that has passed."""
         with self._cond:
             if self._closed:
                 raise RuntimeError("the releaser is closed")
             heapq.heappush(self._queue, _Item(deadline, next(self._seq), fn))
             self._cond.notify_all()
 
-    def pending(self) -> int:
+    def shift(self, seconds: float) -> None:
+        """Move every queued deadline ``seconds`` later (the tick schedule re-anchored)."""
         with self._cond:
-            return len(self._queue)
+            for item in self._queue:
+                item.deadline += seconds  # (the same shift for all: still a heap)
+            self._cond.notify_all()
+
+    def pending(self) -> int:
+        """Calls queued or running."""
+        with self._cond:
+            return len(self._queue) + (self._running is not None)
 
     def drop(self) -> int:
         """Forget every queued call, after the one running (if any) has finished. Returns how
@@ -136,13 +145,13 @@ class Releaser:
             while now() < head.deadline:  # the last stretch: spin, the sleep's slack is too big
                 pass
             with self.lock:
-                with self._cond:  # still queued? (drop() may have run meanwhile)
-                    if not self._queue or self._queue[0] is not head:
+                with self._cond:  # still queued and due? (drop() or shift() may have run)
+                    if not self._queue or self._queue[0] is not head or head.deadline > now():
                         continue
                     heapq.heappop(self._queue)
                     self._running = head
                 try:
-                    head.fn()
+                    head.fn(head.deadline)
                 except BaseException as error:  # noqa: BLE001 - reported, then nothing more goes
                     self.drop()
                     self._on_error(error)

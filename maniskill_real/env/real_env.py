@@ -86,8 +86,9 @@ class RealEnv(sim_bridge.SimEnvCode):
     command; the command of this step goes out at the tick the observation is taken). Until
     tick d nothing is released: the robot holds its reset pose. Commands still queued are
     dropped, never sent, on a fault, on ``reset()`` and on ``close()``. Releases run on the
-    schedule even while the policy computes (a late step does not delay them); a step past
-    its tick counts an overrun and re-anchors the schedule as for d=0.
+    schedule even while the policy computes (a slow step does not delay them). A step past
+    its tick counts an overrun and re-anchors the ticks as for d=0; the queued releases move
+    with them, so the command of step k still goes out at (re-anchored) tick k + d.
     ``maniskill_real.sim.latency.LatencyWrapper`` gives the sim env the same timing.
 
     ``info["timing"]`` every step: ``tick_s`` (the tick of the observation, monotonic s),
@@ -191,6 +192,8 @@ class RealEnv(sim_bridge.SimEnvCode):
             else None
         )
         self.release_realtime = self._releaser.realtime if self._releaser else None
+        if self._releaser is not None:  # an overrun moves the queued releases with the ticks
+            self.clock.on_reanchor = self._releaser.shift
         self._reset_done = False
         self._fault: str | None = None
         self._closed = False
@@ -256,6 +259,11 @@ class RealEnv(sim_bridge.SimEnvCode):
         finally:
             self.guard.stop()
             self.wrappers.close()
+
+    @property
+    def queued_commands(self) -> int:
+        """Commands computed and not released yet (``latency_steps`` >= 1; else 0)."""
+        return self._releaser.pending() if self._releaser is not None else 0
 
     # -- faults: hold, and send nothing until reset() -----------------------------------
     def _watchdog_hold(self, why: str) -> None:
@@ -396,8 +404,9 @@ class RealEnv(sim_bridge.SimEnvCode):
         if self._releaser is None:
             self._release(step, None, pos, vel)
         else:
+            self.clock.check_late()  # a late step: the ticks (and its release) re-anchor first
             due = self.clock.tick_time(self.latency_steps)
-            self._releaser.schedule(due, lambda: self._release(step, due, pos, vel))
+            self._releaser.schedule(due, lambda due: self._release(step, due, pos, vel))
         return action
 
     def _release(
