@@ -34,6 +34,7 @@ os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
 os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = "panda_mock"
+SIM_ENV = {"obs_mode": "state", "control_mode": "pd_joint_delta_pos", "reward_mode": "sparse"}
 
 
 def record(topic: str, out: Path, priority: int) -> None:
@@ -93,13 +94,7 @@ def run_case(
 
     from maniskill_real.env.real_env import RealEnv
 
-    sim = gym.make(
-        "PickCube-v1",
-        obs_mode="state",
-        control_mode="pd_joint_delta_pos",
-        reward_mode="sparse",
-        sim_backend="physx_cpu",
-    )
+    sim = gym.make("PickCube-v1", sim_backend="physx_cpu", **SIM_ENV)
     env = RealEnv(
         sim,
         robot_config=CONFIG,

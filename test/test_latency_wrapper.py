@@ -42,6 +42,15 @@ def qpos(env: gym.Env) -> np.ndarray:
     return env.unwrapped.agent.robot.get_qpos()[0].numpy().copy()
 
 
+def check_applied(env: gym.Env, actions: list[np.ndarray], d: int, first: np.ndarray) -> None:
+    """Step through ``actions``: during step k the arm's drive targets are action k-d
+    (pd_joint_pos), ``first`` before any."""
+    for k, action in enumerate(actions):
+        env.step(action)
+        expected = first[:ARM] if k < d else actions[k - d][:ARM]
+        np.testing.assert_allclose(applied_arm_targets(env), expected, atol=1e-6, err_msg=str(k))
+
+
 @pytest.fixture
 def envs():
     made: list[gym.Env] = []
@@ -62,12 +71,7 @@ def test_each_command_drives_the_robot_d_steps_later(envs, delay: str) -> None:
     first two steps (no command yet) the robot holds the qpos the reset left."""
     env = LatencyWrapper(envs(), latency_steps=2, delay=delay)
     env.reset(seed=0)
-    reset_qpos = qpos(env)
-    actions = arm_actions(env, 8)
-    for k, action in enumerate(actions):
-        env.step(action)
-        expected = reset_qpos[:ARM] if k < 2 else actions[k - 2][:ARM]
-        np.testing.assert_allclose(applied_arm_targets(env), expected, atol=1e-6, err_msg=str(k))
+    check_applied(env, arm_actions(env, 8), 2, qpos(env))
 
 
 def test_zero_latency_is_the_plain_env(envs) -> None:
@@ -126,11 +130,7 @@ def test_initial_action_repeats_for_the_first_d_steps(envs, delay: str) -> None:
     probe.close()
     env = LatencyWrapper(envs(), latency_steps=3, delay=delay, initial_action=initial)
     env.reset(seed=0)
-    actions = arm_actions(env, 5)
-    for k, action in enumerate(actions):
-        env.step(action)
-        expected = initial[:ARM] if k < 3 else actions[k - 3][:ARM]
-        np.testing.assert_allclose(applied_arm_targets(env), expected, atol=1e-6, err_msg=str(k))
+    check_applied(env, arm_actions(env, 5), 3, initial)
 
 
 def test_observation_latency_returns_older_observations(envs) -> None:

@@ -43,10 +43,8 @@ def sim_config(tmp_path: Path, cameras: bool) -> Path:
     return path
 
 
-@pytest.mark.parametrize("mode", ["pd_joint_delta_pos", "pd_ee_delta_pose"])
-def test_scripted_grasp_parity(start_robot, tmp_path: Path, mode: str) -> None:
-    """The same actions pick the cube both ways, and the robot's joints and TCP stay within the
-    stated bounds of the pure sim's at every step."""
+def start_state_robot(start_robot, tmp_path: Path, mode: str) -> Path:
+    """sim_robot without cameras, in ``mode``, offering its scene reset; returns its config."""
     config = sim_config(tmp_path, cameras=False)
     start_robot(
         "sim_robot",
@@ -55,6 +53,14 @@ def test_scripted_grasp_parity(start_robot, tmp_path: Path, mode: str) -> None:
         seed=SEED,
         reset_scene_service=True,
     )
+    return config
+
+
+@pytest.mark.parametrize("mode", ["pd_joint_delta_pos", "pd_ee_delta_pose"])
+def test_scripted_grasp_parity(start_robot, tmp_path: Path, mode: str) -> None:
+    """The same actions pick the cube both ways, and the robot's joints and TCP stay within the
+    stated bounds of the pure sim's at every step."""
+    config = start_state_robot(start_robot, tmp_path, mode)
     env = RealEnv(policy_env(mode), robot_config=config, scene_reset=SCENE_RESET)
     try:
         pure, real, gap = parity(env, "PickCube-v1", SEED)
@@ -77,14 +83,7 @@ def test_latency_wrapper_models_the_robots_latency(start_robot, tmp_path: Path) 
     sim with and without LatencyWrapper(2): the wrapped sim's joints stay closer to the
     robot's than the plain sim's, by LATENCY_MARGIN at least (both gaps are printed)."""
     mode = "pd_joint_delta_pos"
-    config = sim_config(tmp_path, cameras=False)
-    start_robot(
-        "sim_robot",
-        robot_config=str(config),
-        control_mode=mode,
-        seed=SEED,
-        reset_scene_service=True,
-    )
+    config = start_state_robot(start_robot, tmp_path, mode)
     env = RealEnv(
         policy_env(mode), robot_config=config, scene_reset=SCENE_RESET, latency_steps=LATENCY
     )

@@ -306,3 +306,21 @@ def test_clock_counts_an_overrun_and_reanchors() -> None:
     fake.t += 0.01
     assert clock.wait_next() == (False, 0.0)
     assert fake.t == pytest.approx(100.13)  # the next tick is one period after the overrun
+
+
+def test_a_late_step_reanchors_once_and_reports_the_shift() -> None:
+    """check_late() mid-step (RealEnv with latency_steps, before it schedules a release):
+    the overrun is counted once, the ticks move by the lateness (on_reanchor is told by how
+    much), and the wait that follows does not sleep or count it again."""
+    fake = FakeTime()
+    clock = TickClock(0.05, fake.now, fake.sleep)
+    shifts: list[float] = []
+    clock.on_reanchor = shifts.append
+    assert clock.check_late() == 0.0 and clock.tick_time(2) == pytest.approx(100.1)
+    fake.t += 0.07
+    assert clock.check_late() == pytest.approx(0.02)
+    assert clock.check_late() == pytest.approx(0.02) and shifts == [pytest.approx(0.02)]
+    assert clock.tick_time(1) == pytest.approx(100.07)  # the next tick is now
+    assert clock.wait_next() == (True, pytest.approx(0.02)) and fake.sleeps == []
+    assert clock.overruns == 1
+    assert clock.wait_next() == (False, 0.0) and fake.t == pytest.approx(100.12)
