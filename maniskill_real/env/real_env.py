@@ -436,7 +436,7 @@ class RealEnv(sim_bridge.SimEnvCode):
                 raise RealEnvError(f"the release due at this tick did not run within {timeout} s")
             if self._release_error is not None:
                 raise self._release_error
-        for old in [k for k in self._releases if k < step]:
+        for old in [k for k in list(self._releases) if k < step]:  # (list: atomic copy)
             del self._releases[old]  # (after an overrun's re-anchoring)
         empty = {"released_s": None, "release_due_s": None, "released_step": None}
         # (a subclass's _step_action may send through the agent itself: its gate's report)
