@@ -1,7 +1,10 @@
 """Parity: one scripted action sequence through pure ManiSkill and through RealEnv -> ROS ->
 sim_robot, per control mode and per arm controller kind, printed side by side.
 
-    .venv/bin/python benchmarks/parity.py [--seeds 0 1] [--robot-config panda_sim]
+    .venv/bin/python benchmarks/parity.py [--seeds 0 1] [--latency D]
+
+With ``--latency D``, RealEnv releases each command D ticks late (``latency_steps``) and each
+row also compares the robot with the pure sim wrapped in ``LatencyWrapper(D)``.
 
 Never asserts: test/test_parity.py holds the bounds. This prints the figures the README quotes.
 """
@@ -43,13 +46,15 @@ def parity_configs(folder: Path) -> dict[str, str]:
     return paths
 
 
-def run(config: str, mode: str, seeds: list[int], logs: Path) -> list[dict]:
+def run(config: str, mode: str, seeds: list[int], logs: Path, latency: int) -> list[dict]:
     import gymnasium as gym
     import mani_skill.envs  # noqa: F401
 
     from maniskill_real.env.real_env import RealEnv
+    from maniskill_real.sim.latency import LatencyWrapper
     from maniskill_real.tools.processes import RobotProcess
-    from maniskill_real.tools.rollout import parity
+    from maniskill_real.tools.rollout import compare, parity, pure_rollout
+    from maniskill_real.tools.scripted import scripted_actions
 
     rows = []
     with RobotProcess(
@@ -67,16 +72,23 @@ def run(config: str, mode: str, seeds: list[int], logs: Path) -> list[dict]:
             reward_mode="sparse",
             sim_backend="physx_cpu",
         )
-        env = RealEnv(sim, robot_config=config, scene_reset=SCENE_RESET)
+        env = RealEnv(sim, robot_config=config, scene_reset=SCENE_RESET, latency_steps=latency)
         try:
             for seed in seeds:
                 pure, real, gap = parity(env, "PickCube-v1", seed)
+                wrapped = float("nan")
+                if latency:
+                    actions, _ = scripted_actions("PickCube-v1", mode, seed)
+                    wrap = lambda e: LatencyWrapper(e, latency)  # noqa: E731
+                    delayed = pure_rollout("PickCube-v1", mode, seed, actions, wrap)
+                    wrapped = compare(delayed, real)["qpos_rms_mean"]
                 rows.append(
                     {
                         "seed": seed,
                         "sim": pure.grasped,
                         "real": real.grasped,
                         "overruns": real.overruns,
+                        "wrapped_rms": wrapped,
                         **gap,
                     }
                 )
@@ -89,24 +101,29 @@ def run(config: str, mode: str, seeds: list[int], logs: Path) -> list[dict]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--latency", type=int, default=0, help="RealEnv latency_steps")
     args = p.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="parity_"))
     configs = parity_configs(logs)
     print(
         f"{'arm controller':<15} {'mode':<19} {'seed':>4} {'picked sim/real':>15} "
         f"{'qpos rms':>9} {'qpos max':>9} {'tcp mean':>9} {'tcp max':>8} {'overruns':>8}"
+        + (f" {'qpos rms, sim in LatencyWrapper':>31}" if args.latency else "")
     )
     for label, config in configs.items():
         for mode in MODES:
-            for r in run(config, mode, args.seeds, logs):
+            for r in run(config, mode, args.seeds, logs, args.latency):
                 print(
                     f"{label:<15} {mode:<19} {r['seed']:>4} "
                     f"{str(r['sim']) + '/' + str(r['real']):>15} "
                     f"{r['qpos_rms_mean']:>8.4f}r {r['qpos_abs_max']:>8.4f}r "
                     f"{r['tcp_err_mean'] * 1e3:>7.1f}mm {r['tcp_err_max'] * 1e3:>6.1f}mm "
-                    f"{r['overruns']:>8}"
+                    f"{r['overruns']:>8}" + (f" {r['wrapped_rms']:>30.4f}r" if args.latency else "")
                 )
-    print("qpos rms: mean over steps of the per-step RMS over joints (rad); tcp: mm")
+    print(
+        "qpos rms: mean over steps of the per-step RMS over joints (rad); tcp: mm"
+        + (f"; RealEnv latency_steps={args.latency}" if args.latency else "")
+    )
 
 
 if __name__ == "__main__":

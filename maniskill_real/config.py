@@ -228,6 +228,9 @@ class RobotConfig:
     """sim actor name -> where its real pose comes from (ros/objects.py)."""
     grasp_estimator: GraspEstimator | None = None
     """``is_grasped`` from the gripper's readings (replaces a task topic for it)."""
+    latency_steps: int = 0
+    """Control ticks between the observation a command is computed from and its release
+    (RealEnv's ``latency_steps``): 0 sends each command as soon as it is computed."""
 
     def topic(self, name: str) -> str:
         """A configured topic name as RealEnv uses it: resolved under ``namespace``."""
@@ -249,6 +252,16 @@ class RobotConfig:
 FASTDDS_PROFILE = "fastdds_shm.xml"
 """The Fast DDS profile that the tests and benchmarks measured: a shared-memory segment large
 enough for whole camera frames (see the file)."""
+
+
+MAX_LATENCY_STEPS = 100
+
+
+def checked_count(value: Any, most: int = MAX_LATENCY_STEPS) -> int:
+    """A whole number of steps in 0..``most`` (not a bool, not a float), or ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+        raise ValueError(f"expected a whole number of steps from 0 to {most}, got {value!r}")
+    return value
 
 
 def shipped_file(name: str) -> Path:
@@ -351,6 +364,12 @@ class _Validator:
             raise self.fail(key, f"expected a finite number > 0, got {value!r}")
         return float(value)
 
+    def count(self, value: Any, key: str) -> int:
+        try:
+            return checked_count(value)
+        except ValueError as e:
+            raise self.fail(key, str(e)) from None
+
     def flag(self, value: Any, key: str) -> bool:
         if not isinstance(value, bool):
             raise self.fail(key, f"expected true or false, got {value!r}")
@@ -412,6 +431,7 @@ class _Validator:
                 "controller_manager",
                 "objects",
                 "grasp_estimator",
+                "latency_steps",
             },
         )
         for required in ("robot_uid", "controllers"):
@@ -489,6 +509,7 @@ class _Validator:
             grasp_estimator=self.grasp_estimator(
                 raw.get("grasp_estimator"), controllers, raw.get("task_topics") or {}
             ),
+            latency_steps=self.count(raw.get("latency_steps", 0), "latency_steps"),
         )
 
     def object_source(self, actor: str, spec: Any, key: str) -> ObjectSource:

@@ -92,6 +92,16 @@ def test_use_sim_time_loads(tmp_path: Path) -> None:
     assert load_robot_config(path).use_sim_time
 
 
+def test_latency_steps_loads(tmp_path: Path) -> None:
+    """latency_steps: 0 unless given (commands sent as soon as computed)."""
+    assert load_robot_config("panda").latency_steps == 0
+    path = tmp_path / "robot.yaml"
+    path.write_text(
+        yaml.safe_dump({"base": str(REPO / "config" / "panda.yaml"), "latency_steps": 2})
+    )
+    assert load_robot_config(path).latency_steps == 2
+
+
 def test_missing_file_names_it(tmp_path: Path) -> None:
     """A path that doesn't exist: ConfigError naming the path."""
     path = tmp_path / "nope.yaml"
@@ -177,6 +187,10 @@ def _set(raw: dict, key: str, value: object) -> None:
         ("task_topics", {"success": "task/su ccess"}, "task_topics.success", "not a ROS topic"),
         ("task_namespace", "/sim robot", "task_namespace", "not a ROS topic name"),
         ("use_sim_time", "yes", "use_sim_time", "expected true or false"),
+        ("latency_steps", -1, "latency_steps", "whole number of steps from 0 to 100"),
+        ("latency_steps", 1.5, "latency_steps", "whole number of steps"),
+        ("latency_steps", True, "latency_steps", "whole number of steps"),
+        ("latency_steps", 101, "latency_steps", "whole number of steps from 0 to 100"),
     ],
 )
 def test_bad_key_names_file_and_key(

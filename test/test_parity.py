@@ -17,7 +17,9 @@ from ros_helpers import policy_env
 
 from maniskill_real.env.real_env import RealEnv
 from maniskill_real.errors import StaleInputError
-from maniskill_real.tools.rollout import parity
+from maniskill_real.sim.latency import LatencyWrapper
+from maniskill_real.tools.rollout import compare, parity, pure_rollout
+from maniskill_real.tools.scripted import scripted_actions
 
 REPO = Path(__file__).resolve().parent.parent
 SCENE_RESET = "trigger:/sim_robot/reset_scene@/sim_robot/seed"
@@ -41,10 +43,8 @@ def sim_config(tmp_path: Path, cameras: bool) -> Path:
     return path
 
 
-@pytest.mark.parametrize("mode", ["pd_joint_delta_pos", "pd_ee_delta_pose"])
-def test_scripted_grasp_parity(start_robot, tmp_path: Path, mode: str) -> None:
-    """The same actions pick the cube both ways, and the robot's joints and TCP stay within the
-    stated bounds of the pure sim's at every step."""
+def start_state_robot(start_robot, tmp_path: Path, mode: str) -> Path:
+    """sim_robot without cameras, in ``mode``, offering its scene reset; returns its config."""
     config = sim_config(tmp_path, cameras=False)
     start_robot(
         "sim_robot",
@@ -53,6 +53,14 @@ def test_scripted_grasp_parity(start_robot, tmp_path: Path, mode: str) -> None:
         seed=SEED,
         reset_scene_service=True,
     )
+    return config
+
+
+@pytest.mark.parametrize("mode", ["pd_joint_delta_pos", "pd_ee_delta_pose"])
+def test_scripted_grasp_parity(start_robot, tmp_path: Path, mode: str) -> None:
+    """The same actions pick the cube both ways, and the robot's joints and TCP stay within the
+    stated bounds of the pure sim's at every step."""
+    config = start_state_robot(start_robot, tmp_path, mode)
     env = RealEnv(policy_env(mode), robot_config=config, scene_reset=SCENE_RESET)
     try:
         pure, real, gap = parity(env, "PickCube-v1", SEED)
@@ -62,6 +70,37 @@ def test_scripted_grasp_parity(start_robot, tmp_path: Path, mode: str) -> None:
     assert real.grasped, f"the robot did not pick the cube; gap {gap}"
     assert gap["qpos_rms_mean"] < QPOS_RMS_BOUND, gap
     assert gap["tcp_err_max"] < TCP_MAX_BOUND, gap
+
+
+LATENCY = 2  # control steps: 100 ms at 20 Hz
+# The wrapped sim must be at least this much closer to the robot than the plain sim (qpos RMS
+# mean over steps). Measured with benchmarks/parity.py --latency 2: see the README.
+LATENCY_MARGIN = 2.0
+
+
+def test_latency_wrapper_models_the_robots_latency(start_robot, tmp_path: Path) -> None:
+    """RealEnv with latency_steps=2 against sim_robot, and the same scripted actions in pure
+    sim with and without LatencyWrapper(2): the wrapped sim's joints stay closer to the
+    robot's than the plain sim's, by LATENCY_MARGIN at least (both gaps are printed)."""
+    mode = "pd_joint_delta_pos"
+    config = start_state_robot(start_robot, tmp_path, mode)
+    env = RealEnv(
+        policy_env(mode), robot_config=config, scene_reset=SCENE_RESET, latency_steps=LATENCY
+    )
+    try:
+        plain, real, gap = parity(env, "PickCube-v1", SEED)
+    finally:
+        env.close()
+    actions, _ = scripted_actions("PickCube-v1", mode, SEED)
+    delayed = pure_rollout("PickCube-v1", mode, SEED, actions, lambda e: LatencyWrapper(e, LATENCY))
+    wrapped = compare(delayed, real)
+    print(
+        f"\nqpos RMS mean (max) vs the robot with latency_steps={LATENCY}: plain sim "
+        f"{gap['qpos_rms_mean']:.4f} ({gap['qpos_rms_max']:.4f}) rad, LatencyWrapper "
+        f"{wrapped['qpos_rms_mean']:.4f} ({wrapped['qpos_rms_max']:.4f}) rad; overruns "
+        f"{real.overruns}"
+    )
+    assert wrapped["qpos_rms_mean"] * LATENCY_MARGIN < gap["qpos_rms_mean"], (wrapped, gap)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -39,7 +39,12 @@ from trajectory_msgs.msg import JointTrajectory
 from maniskill_real.config import RobotConfig, load_robot_config
 from maniskill_real.core.camera import CameraFovError
 from maniskill_real.env.real_env import RealEnv
-from maniskill_real.errors import ActionError, JointMismatchError, TopicTimeoutError
+from maniskill_real.errors import (
+    ActionError,
+    JointMismatchError,
+    RealEnvError,
+    TopicTimeoutError,
+)
 from maniskill_real.ros.commands import duration_to_s
 from maniskill_real.ros.node import RosNode
 from maniskill_real.ros.stamps import stamp_to_ns
@@ -159,10 +164,12 @@ class Envs:
         config: Any = None,
         cls: type[RealEnv] = RealEnv,
         listeners: int = 0,
+        **kwargs: Any,
     ) -> Any:
         """A RealEnv on ``sim``; with ``listeners``, wait until every command topic has that
         many subscribers (the robot and the probe), so the probe hears the first command too."""
-        env = cls(sim, robot_config=config or self.default_config, scene_reset="none")
+        config = config or self.default_config
+        env = cls(sim, robot_config=config, scene_reset="none", **kwargs)
         self.reals.append(env)
         for command in env.agent.commands.values():
             wait_until(
@@ -637,6 +644,154 @@ class TestPandaTrajectoryArm:
         for real, simulated in zip(step[1:4], sim_step[1:4], strict=True):
             assert type(real) is type(simulated)
         assert isinstance(step[4]["success"], type(sim_step[4]["success"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# latency_steps: each command released at tick k + d (forward arm, renamed joints)
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="class")
+def slow_fr3_robot(start_shared_robot: Callable[..., Any], configs: SimpleNamespace) -> Any:
+    """Commands take effect half a period (20 Hz) after they arrive: the observation RealEnv
+    samples right after tick k's release still shows the command released at tick k-1."""
+    return start_shared_robot("mock_hardware", **mock_params(configs.fr3, command_delay=0.025))
+
+
+def carries(msg: Any, expected: dict[str, float], config: RobotConfig, part: str) -> bool:
+    """Whether a command message carries ``expected`` (sim names) for ``part``."""
+    got = received_targets(msg, config, part)
+    want = {ros: expected[sim] for sim, ros in ros_names(config).items() if ros in got}
+    return all(abs(got[j] - want[j]) <= TOL for j in got)
+
+
+@pytest.mark.usefixtures("slow_fr3_robot")
+class TestLatencySteps:
+    def test_command_of_step_n_is_released_d_ticks_later(self, envs: Envs, probe: Probe, configs):
+        """latency_steps=2, pd_joint_pos: the commands arrive in step order, each carrying the
+        targets the sim controller computes; step n reports the release of step n-1 (none for
+        step 1), due at the tick it observes and never sent before it, sampled after it; the
+        observation after step n shows step n-2's targets (before any, the reset pose the
+        robot holds). A step that reaches its tick late (an overrun) observes the robot late,
+        after releases that kept their schedule: its observation is not checked."""
+        config = load_robot_config(configs.fr3)
+        env = envs.real(envs.sim("pd_joint_pos"), configs.fr3, listeners=2, latency_steps=2)
+        ref = Reference(envs.sim("pd_joint_pos"))
+        reset = ref.initial_qpos(0)  # where the reset's last command leaves the robot
+        reset_qpos = torch.tensor([reset[j] for j in SIM_JOINTS])
+        obs, _ = env.reset(seed=0)
+        # pd_joint_pos targets don't depend on the qpos: computed before the steps, which the
+        # test's own work must not make late
+        rng = np.random.default_rng(7)
+        actions = [random_action("pd_joint_pos", env.action_space, rng) for _ in range(8)]
+        targets = [ref.targets(observed_qpos(obs), a)[0] for a in actions]
+        probe.quiet()
+        mark = probe.arm_commands.count
+        for n, action in enumerate(actions, start=1):
+            obs, _, _, _, info = env.step(action)
+            timing = info["timing"]
+            assert timing["latency_steps"] == 2
+            if n == 1:
+                assert timing["released_step"] is None and timing["released_s"] is None
+            else:
+                assert timing["released_step"] == n - 1
+                if not timing["overran"]:  # (an overrun re-anchors the schedule)
+                    assert timing["release_due_s"] == timing["tick_s"]
+                assert timing["release_due_s"] <= timing["released_s"] <= timing["sampled_s"]
+                msgs = probe.arm_commands.wait_since(mark, n - 1)
+                assert len(msgs) == n - 1 or len(msgs) == n  # (step n's may be out: 50 ms on)
+                check_command(msgs[n - 2], targets[n - 2], config, "arm")
+            if not timing["overran"]:
+                shown = (
+                    reset_qpos if n <= 2 else torch.tensor([targets[n - 3][j] for j in SIM_JOINTS])
+                )
+                torch.testing.assert_close(observed_qpos(obs), shown, atol=1e-6, rtol=0, msg=str(n))
+
+    def test_reset_and_close_drop_queued_commands(self, envs: Envs, probe: Probe, configs):
+        """latency_steps=3: after 4 steps the commands of steps 1 and 2 went out; those of steps
+        3 and 4, still queued, never do: not after reset() (only its motion follows), not
+        after close() (only the hold)."""
+        config = load_robot_config(configs.fr3)
+        env = envs.real(envs.sim("pd_joint_pos"), configs.fr3, listeners=2, latency_steps=3)
+        ref = Reference(envs.sim("pd_joint_pos"))
+        rng = np.random.default_rng(8)
+        for end in (env.reset, env.close):
+            obs, _ = env.reset(seed=0)
+            actions = [random_action("pd_joint_pos", env.action_space, rng) for _ in range(4)]
+            targets = [ref.targets(observed_qpos(obs), a)[0] for a in actions]  # (any qpos)
+            probe.quiet()
+            mark = probe.arm_commands.count
+            for action in actions:
+                env.step(action)
+            assert env.queued_commands == 2
+            end()
+            probe.quiet()
+            msgs = probe.arm_commands.since(mark)
+            assert len(msgs) >= 3, "two policy commands and the reset's or the hold's"
+            check_command(msgs[0], targets[0], config, "arm")
+            check_command(msgs[1], targets[1], config, "arm")
+            for msg in msgs[2:]:
+                assert not any(carries(msg, t, config, "arm") for t in targets[2:]), msg.data
+        assert env.queued_commands == 0
+
+    def test_release_refuses_a_reading_that_aged_while_queued(
+        self, envs: Envs, probe: Probe, configs
+    ) -> None:
+        """latency_steps=40 (2 s at 20 Hz): the policy stops stepping with two commands queued.
+        At release the gate runs again: the reading RealEnv acts on is older than max_age by
+        then, so it refuses and holds; the other queued command is dropped: the one command
+        published is the hold, at the reset pose the robot never left, and the next step
+        raises naming the release's refusal."""
+        config = load_robot_config(configs.fr3)
+        env = envs.real(envs.sim("pd_joint_pos"), configs.fr3, listeners=2, latency_steps=40)
+        reset = Reference(envs.sim("pd_joint_pos")).initial_qpos(0)
+        rng = np.random.default_rng(9)
+        env.reset(seed=0)
+        probe.quiet()
+        mark = probe.arm_commands.count
+        for _ in range(2):
+            env.step(random_action("pd_joint_pos", env.action_space, rng))
+        assert env.queued_commands == 2
+        wait_until(lambda: env.queued_commands == 0, 10.0, "the first release")
+        with pytest.raises(RealEnvError, match=r"holding after StaleInputError.*at send time"):
+            env.step(random_action("pd_joint_pos", env.action_space, rng))
+        probe.quiet()
+        msgs = probe.arm_commands.since(mark)
+        assert len(msgs) == 1, [m.data for m in msgs]
+        check_command(msgs[0], reset, config, "arm")
+
+    def test_a_fault_between_steps_drops_the_queue(self, envs: Envs, probe: Probe, configs):
+        """latency_steps=3, stepping on while the robot's /joint_states turn invalid (NaN):
+        the step that samples the bad reading, or the release that checks it (whichever comes
+        first), faults; the commands published are the first ones computed, in order, and none
+        of those still queued then is ever published."""
+        config = load_robot_config(configs.fr3)
+        env = envs.real(envs.sim("pd_joint_pos"), configs.fr3, listeners=2, latency_steps=3)
+        ref = Reference(envs.sim("pd_joint_pos"))
+        rng = np.random.default_rng(10)
+        obs, _ = env.reset(seed=0)
+        actions = [random_action("pd_joint_pos", env.action_space, rng) for _ in range(60)]
+        targets = [ref.targets(observed_qpos(obs), a)[0] for a in actions]  # (any qpos)
+        probe.quiet()
+        mark = probe.arm_commands.count
+        ros = env.agent.ros
+        stepped = 0
+        try:
+            for action in actions[:4]:
+                env.step(action)
+                stepped += 1
+            ros.set_parameter("/mock_hardware", "joint_state_fault", "nan", 5.0)
+            with pytest.raises(RealEnvError) as err:
+                for action in actions[4:]:
+                    env.step(action)
+                    stepped += 1
+        finally:
+            ros.set_parameter("/mock_hardware", "joint_state_fault", "", 5.0)
+        assert "InvalidInputError" in f"{type(err.value).__name__}: {err.value}"
+        probe.quiet()
+        msgs = probe.arm_commands.since(mark)
+        assert 2 <= len(msgs) <= stepped, f"{len(msgs)} published of {stepped} computed"
+        for msg, expected in zip(msgs, targets, strict=False):
+            check_command(msg, expected, config, "arm")
+        assert env.queued_commands == 0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -179,8 +179,9 @@ class TestRecordEpisode:
     def test_all_mode_tiles_real_frames_and_the_labelled_twin(
         self, config: Path, frames: Frames
     ) -> None:
-        real = RealEnv(policy_env(obs_mode="rgb"), robot_config=config, scene_reset="none",
-                       render_mode="all")
+        real = RealEnv(
+            policy_env(obs_mode="rgb"), robot_config=config, scene_reset="none", render_mode="all"
+        )
         try:
             real.reset(seed=0)
             tiled = real.render()[0].numpy()

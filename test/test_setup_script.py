@@ -75,7 +75,7 @@ echo "sudo $*" >> "$FAKE/log"
 exec "$@"
 """
 
-FAKE_ID = '#!/usr/bin/env bash\necho 1000\n'
+FAKE_ID = "#!/usr/bin/env bash\necho 1000\n"
 FAKE_CMAKE = '#!/usr/bin/env bash\necho "cmake $*" >> "$FAKE/log"\n'
 FAILING_SHA256SUM = '#!/usr/bin/env bash\necho "sha256sum: read error" >&2\nexit 1\n'
 
@@ -102,8 +102,13 @@ class FakeSystem:
         self.venv = root / "venv"
         self.icd = root / "icd.d"
         self.apt = root / "apt"
-        for d in (self.state / "dpkg", self.state / "include", self.bin, self.icd,
-                  self.apt / "sources.list.d"):
+        for d in (
+            self.state / "dpkg",
+            self.state / "include",
+            self.bin,
+            self.icd,
+            self.apt / "sources.list.d",
+        ):
             d.mkdir(parents=True)
         (self.state / "include" / "Python.h").touch()
         (self.apt / "sources.list").write_text("deb http://deb.debian.org/debian bookworm main\n")
@@ -111,8 +116,11 @@ class FakeSystem:
         self.set_os("bookworm")
         self.apt_offers("25.0.7-2~bpo12+1")
         self.python = self.stub("python3", FAKE_PYTHON)
-        for name, text in (("dpkg-query", FAKE_DPKG_QUERY), ("apt-get", FAKE_APT_GET),
-                           ("cmake", FAKE_CMAKE)):
+        for name, text in (
+            ("dpkg-query", FAKE_DPKG_QUERY),
+            ("apt-get", FAKE_APT_GET),
+            ("cmake", FAKE_CMAKE),
+        ):
             self.stub(name, text)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("ROS_", "PYTHON"))}
         self.env.update(
@@ -154,7 +162,10 @@ class FakeSystem:
         log = self.state / "log"
         log.write_text("")
         proc = subprocess.run(
-            ["bash", str(SETUP)], env={**self.env, **env}, capture_output=True, text=True,
+            ["bash", str(SETUP)],
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
             timeout=120,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr, log.read_text().splitlines())
@@ -277,7 +288,8 @@ def test_mesa_still_too_old_after_apt_is_an_error(system: FakeSystem) -> None:
     system.apt_offers("23.2.1-1ubuntu3.1~22.04.2")
     result = system.run()
     assert result.called("apt-get") == [
-        "apt-get update -qq", "apt-get install -y -qq mesa-vulkan-drivers libvulkan1"
+        "apt-get update -qq",
+        "apt-get install -y -qq mesa-vulkan-drivers libvulkan1",
     ]
     assert_names_failure(result, "vulkan", "'23.2.1-1ubuntu3.1~22.04.2', older than 25")
 

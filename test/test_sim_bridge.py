@@ -88,9 +88,20 @@ def test_borrowed_methods_keep_their_signatures() -> None:
 def test_borrowed_code_reads_what_the_bridge_allows() -> None:
     """What BaseEnv's borrowed methods read of ``self`` today; a new read shows up here."""
     assert sim_bridge.borrowed_reads() == {
-        "_flatten_raw_obs", "_get_obs_agent", "_get_obs_extra", "_get_obs_sensor_data",
-        "_get_obs_state_dict", "_get_obs_with_sensor_data", "_obs_mode", "_sensors", "agent",
-        "device", "get_info", "get_sensor_params", "num_envs", "obs_mode_struct",
+        "_flatten_raw_obs",
+        "_get_obs_agent",
+        "_get_obs_extra",
+        "_get_obs_sensor_data",
+        "_get_obs_state_dict",
+        "_get_obs_with_sensor_data",
+        "_obs_mode",
+        "_sensors",
+        "agent",
+        "device",
+        "get_info",
+        "get_sensor_params",
+        "num_envs",
+        "obs_mode_struct",
     }
 
 
@@ -184,8 +195,13 @@ class PlainAgent(BaseRealAgent):
 
 @pytest.fixture
 def plain_env() -> RealEnv:
-    env = RealEnv(policy_env("pd_joint_delta_pos"), agent=PlainAgent(), scene_reset="none",
-                  control_freq=200.0, sim_belief=["cube"])
+    env = RealEnv(
+        policy_env("pd_joint_delta_pos"),
+        agent=PlainAgent(),
+        scene_reset="none",
+        control_freq=200.0,
+        sim_belief=["cube"],
+    )
     yield env
     env.close()
 
@@ -229,8 +245,13 @@ def test_spec_mirrors_the_sim_env(plain_env: RealEnv) -> None:
 def test_render_modes_without_real_frames_raise_clearly() -> None:
     with pytest.raises(RenderModeError, match="'rgb_array' would show the simulation"):
         RealEnv(policy_env("pd_joint_delta_pos", render_mode="rgb_array"), agent=PlainAgent())
-    env = RealEnv(policy_env("pd_joint_delta_pos"), agent=PlainAgent(), scene_reset="none",
-                  render_mode="sensors", sim_belief=["cube"])
+    env = RealEnv(
+        policy_env("pd_joint_delta_pos"),
+        agent=PlainAgent(),
+        scene_reset="none",
+        render_mode="sensors",
+        sim_belief=["cube"],
+    )
     try:
         env.reset(seed=0)
         with pytest.raises(RenderModeError, match="maps no camera"):
@@ -286,3 +307,20 @@ def test_clock_counts_an_overrun_and_reanchors() -> None:
     assert clock.wait_next() == (False, 0.0)
     assert fake.t == pytest.approx(100.13)  # the next tick is one period after the overrun
 
+
+def test_a_late_step_reanchors_once_and_reports_the_shift() -> None:
+    """check_late() mid-step (RealEnv with latency_steps, before it schedules a release):
+    the overrun is counted once, the ticks move by the lateness (on_reanchor is told by how
+    much), and the wait that follows does not sleep or count it again."""
+    fake = FakeTime()
+    clock = TickClock(0.05, fake.now, fake.sleep)
+    shifts: list[float] = []
+    clock.on_reanchor = shifts.append
+    assert clock.check_late() == 0.0 and clock.tick_time(2) == pytest.approx(100.1)
+    fake.t += 0.07
+    assert clock.check_late() == pytest.approx(0.02)
+    assert clock.check_late() == pytest.approx(0.02) and shifts == [pytest.approx(0.02)]
+    assert clock.tick_time(1) == pytest.approx(100.07)  # the next tick is now
+    assert clock.wait_next() == (True, pytest.approx(0.02)) and fake.sleeps == []
+    assert clock.overruns == 1
+    assert clock.wait_next() == (False, 0.0) and fake.t == pytest.approx(100.12)

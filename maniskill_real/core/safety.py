@@ -152,7 +152,8 @@ class SafetyFilter:
         lies says how late."""
         j = self.tracked
         q = qpos[j]
-        points = [t[j] for t in reversed(self.recent)]  # points[i] is i control periods old
+        # points[i] is i control periods old (a copy: a latency release thread may append)
+        points = [t[j] for t in list(self.recent)[::-1]]
         candidates = [(float(np.max(np.abs(q - points[0]))), 0.0)]
         for i in range(len(points) - 1):
             a, b = points[i], points[i + 1]

@@ -9,10 +9,15 @@ anything else (kinematics, goal sites) falls through to the synced sim twin.
 Timing of ``step``: publish the command at tick k, wait for tick k+1 of the control frequency
 (absolute deadlines, no drift), then sample every input. That is the sim's order (act, let
 physics run for one control period, observe); Sim2RealEnv's sleep-then-send lags a step.
+
+With ``latency_steps`` d >= 1 the command computed from the observation of tick k is released
+at tick k + d exactly, by a release thread (core/release.py), whatever the policy's compute
+time; the step still observes at tick k+1, right after that tick's release. See ``RealEnv``.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
@@ -24,14 +29,15 @@ import torch
 from mani_skill.agents.base_real_agent import BaseRealAgent
 from mani_skill.utils import common
 
-from maniskill_real.config import GRIPPER_KINDS, RobotConfig, SafetySettings
+from maniskill_real.config import GRIPPER_KINDS, RobotConfig, SafetySettings, checked_count
 from maniskill_real.core.clock import TickClock
+from maniskill_real.core.release import Releaser
 from maniskill_real.core.safety import SafetyConfig, SafetyFilter, SafetyLimits, SafetyReport
 from maniskill_real.env import sim_bridge
 from maniskill_real.env.agent_port import AgentPort
 from maniskill_real.env.guard import HoldGuard
 from maniskill_real.env.scene_reset import SceneReset, make_scene_reset
-from maniskill_real.errors import ActionError, RealEnvError, StaleInputError
+from maniskill_real.errors import ActionError, ConfigError, RealEnvError, StaleInputError
 from maniskill_real.extras import missing_extra
 
 _KEEP = object()
@@ -64,6 +70,39 @@ class RealEnv(sim_bridge.SimEnvCode):
         sim_belief: sim actors (by name) that the observation or evaluate() may read from the
             twin as the sim placed them, besides the robot config's ``objects.<name>.sim_belief``;
             ``info["sim_belief"]`` lists them every step.
+        latency_steps: d, control ticks between the observation a command is computed from
+            and the command's release; default: the robot config's ``latency_steps`` (0 for
+            an agent without one). 0: sent as soon as computed (inside ``step``, right after
+            the policy's action reached it). d >= 1: see "Deterministic latency".
+        release_priority: (d >= 1) the SCHED_FIFO priority (1-99) to ask for the release
+            thread, where the process may (root, CAP_SYS_NICE or an rtprio limit, as
+            ros2_control's own loop asks); ``self.release_realtime`` tells whether it got it.
+            None: normal scheduling.
+
+    Deterministic latency (d >= 1): ``step(a_k)``, called with the observation of tick k,
+    runs the sim controller on the reading of tick k and queues the targets; a release thread
+    publishes them at the scheduled time of tick k + d (sleep to 1 ms before it, then spin),
+    re-running the check-then-send gate then (the reading fresh at release time, the safety
+    filter against the newest reading; a failure holds the robot like any fault). The step
+    still waits for tick k+1, lets that tick's release (the command of step k+1-d) go out
+    first, then samples: so the observation it returns is the robot at tick k+1, having run
+    the commands of steps up to k-d during the period (k, k+1] (for d=1: the previous step's
+    command; the command of this step goes out at the tick the observation is taken). Until
+    tick d nothing is released: the robot holds its reset pose. Commands still queued are
+    dropped, never sent, on a fault, on ``reset()`` and on ``close()``. Releases run on the
+    schedule even while the policy computes (a slow step does not delay them). A step past
+    its tick counts an overrun and re-anchors the ticks as for d=0; the queued releases move
+    with them, so the command of step k still goes out at (re-anchored) tick k + d.
+    ``maniskill_real.sim.latency.LatencyWrapper`` gives the sim env the same timing.
+
+    ``info["timing"]`` every step: ``tick_s`` (the tick of the observation, monotonic s),
+    ``sampled_s`` (when its inputs were read), ``released_s`` (when the command released
+    during this step was handed to the publishers, or None: nothing was released),
+    ``release_due_s`` (its scheduled time; None for d=0: as soon as computed),
+    ``released_step`` (the ``elapsed_steps`` of the step that computed it: this step for
+    d <= 1, step n+1-d for d >= 2), ``latency_steps``; with ``overruns``, ``ticks``,
+    ``overran``, ``late_s`` and the inputs' ``ages`` and ``skew``. ``info["safety"]`` is the
+    safety filter's report on that released command.
 
     Objects: every tick the twin's mapped actors are set to their real poses (robot config
     ``objects``) before the observation, info and reward are computed. At construction, before
@@ -90,6 +129,8 @@ class RealEnv(sim_bridge.SimEnvCode):
         render_mode: Any = _KEEP,
         safety: SafetySettings | None = None,
         sim_belief: Iterable[str] = (),
+        latency_steps: int | None = None,
+        release_priority: int | None = None,
     ) -> None:
         twin = sim_env.unwrapped
         sim_bridge.check_sim_env(twin)
@@ -140,6 +181,23 @@ class RealEnv(sim_bridge.SimEnvCode):
         """Actors the observation or evaluate() read from the twin's belief, not the robot."""
         self.scene_reset = make_scene_reset(scene_reset)
         self.clock = TickClock(self.control_dt)
+        if latency_steps is None:
+            latency_steps = config.latency_steps if isinstance(config, RobotConfig) else 0
+        try:
+            self.latency_steps = checked_count(latency_steps)
+        except ValueError as e:
+            raise ConfigError(f"latency_steps: {e}") from None
+        self._releases: dict[int, dict[str, Any]] = {}
+        """step number -> timing and safety report of its command's release (d >= 1)."""
+        self._release_error: BaseException | None = None
+        self._releaser = (
+            Releaser(self._on_release_error, name="real_env-release", priority=release_priority)
+            if self.latency_steps
+            else None
+        )
+        self.release_realtime = self._releaser.realtime if self._releaser else None
+        if self._releaser is not None:  # an overrun moves the queued releases with the ticks
+            self.clock.on_reanchor = self._releaser.shift
         self._reset_done = False
         self._fault: str | None = None
         self._closed = False
@@ -204,23 +262,44 @@ class RealEnv(sim_bridge.SimEnvCode):
             return
         self._closed = True
         self.guard.idle()
+        if self._releaser is not None:
+            self._releaser.close()  # nothing queued goes out after close()
         try:
             self.agent.stop()
         finally:
             self.guard.stop()
             self.wrappers.close()
 
+    @property
+    def queued_commands(self) -> int:
+        """Commands computed and not released yet (``latency_steps`` >= 1; else 0)."""
+        return self._releaser.pending() if self._releaser is not None else 0
+
     # -- faults: hold, and send nothing until reset() -----------------------------------
     def _watchdog_hold(self, why: str) -> None:
-        self._fault = f"the watchdog held the robot: {why}"
-        self.port.hold(self._fault)
+        self._hold(f"the watchdog held the robot: {why}")
 
     def _on_fault(self, error: BaseException) -> None:
         if self._closed:
             return
         self.guard.idle()
-        self._fault = f"{type(error).__name__}: {error}"
-        self.port.hold(self._fault)
+        self._hold(f"{type(error).__name__}: {error}")
+
+    def _hold(self, fault: str) -> None:
+        """Fault: drop every queued command (after a release in flight), then hold."""
+        if self._releaser is None:
+            self._fault = fault
+            self.port.hold(fault)
+            return
+        with self._releaser.lock:
+            self._fault = fault
+            self._releaser.drop()
+            self.port.hold(fault)
+
+    def _on_release_error(self, error: BaseException) -> None:
+        """A release refused (the gate) or failed: hold; the next step raises it."""
+        self._release_error = error
+        self._on_fault(error)
 
     def _require_ready(self) -> None:
         if self._closed:
@@ -236,7 +315,8 @@ class RealEnv(sim_bridge.SimEnvCode):
         """The last check before a target reaches the agent's publishers (sim joint order):
         a fresh reading, then the safety limits against the newest reading there is (the
         robot may have moved since the observation's: found by benchmarks/soak.py's
-        independent recorder). Raises instead of sending."""
+        independent recorder). Raises instead of sending. With ``latency_steps`` >= 1 it runs
+        at release time, on the release thread."""
         if self._fault is not None or self._closed:
             raise RealEnvError(f"not sending: the robot is holding after {self._fault}")
         age = self.port.joint_reading_age()
@@ -294,18 +374,29 @@ class RealEnv(sim_bridge.SimEnvCode):
         try:
             self._fresh_joints()
             self._sync_twin()
-            self._safety_report = SafetyReport()
+            if self._releaser is None:
+                self._safety_report = SafetyReport()
             action = self._step_action(action)
             self._elapsed_steps += 1
             overran, late = self.clock.wait_next()
+            release = self._await_release()
             self._sample()
+            sampled = time.monotonic()
         except BaseException as error:
             self._on_fault(error)
             raise
         self.guard.live()
         info = self.get_info()
-        info["timing"] = {**info["timing"], "overran": overran, "late_s": late}
-        info["safety"] = self._safety_report.as_info(self.safety.names)
+        info["timing"] = {
+            **info["timing"],
+            "overran": overran,
+            "late_s": late,
+            "tick_s": self.clock.tick_time(),
+            "sampled_s": sampled,
+            "latency_steps": self.latency_steps,
+            **{k: release[k] for k in ("released_s", "release_due_s", "released_step")},
+        }
+        info["safety"] = release["safety"].as_info(self.safety.names)
         obs = self.get_obs(info, unflattened=True)
         reward = self.get_reward(obs=obs, action=action, info=info)
         obs = self._flatten_raw_obs(obs)
@@ -316,15 +407,55 @@ class RealEnv(sim_bridge.SimEnvCode):
         return obs, reward, terminated, torch.zeros(1, dtype=torch.bool), info
 
     def _step_action(self, action: torch.Tensor) -> torch.Tensor:
-        """Run the sim controller on the twin and send the drive targets it computes."""
+        """Run the sim controller on the twin and send the drive targets it computes (or, with
+        ``latency_steps`` >= 1, queue them for their release)."""
         sim_agent = self.twin.agent
         sim_agent.set_action(action)
         robot = sim_agent.robot
-        if self._sets_qpos:
-            self.agent.set_target_qpos(self._checked(robot.get_drive_targets()[0], "position"))
-        if self._sets_qvel:
-            self.agent.set_target_qvel(self._checked(robot.get_drive_velocities()[0], "velocity"))
+        pos = robot.get_drive_targets()[0].clone() if self._sets_qpos else None
+        vel = robot.get_drive_velocities()[0].clone() if self._sets_qvel else None
+        step = int(self._elapsed_steps[0]) + 1  # this step's number, as info reports it
+        if self._releaser is None:
+            self._release(step, None, pos, vel)
+        else:
+            self.clock.check_late()  # a late step: the ticks (and its release) re-anchor first
+            due = self.clock.tick_time(self.latency_steps)
+            self._releaser.schedule(due, lambda due: self._release(step, due, pos, vel))
         return action
+
+    def _release(
+        self, step: int, due: float | None, pos: torch.Tensor | None, vel: torch.Tensor | None
+    ) -> None:
+        """Send one step's targets through the gate, and note when they went out."""
+        self._safety_report = SafetyReport()
+        if pos is not None:
+            self.agent.set_target_qpos(self._checked(pos, "position"))
+        if vel is not None:
+            self.agent.set_target_qvel(self._checked(vel, "velocity"))
+        self._releases[step] = {
+            "released_s": time.monotonic(),
+            "release_due_s": due,
+            "released_step": step,
+            "safety": self._safety_report,
+        }
+
+    def _await_release(self) -> dict[str, Any]:
+        """At the tick just reached: (d >= 1) wait for its release to go out; then this step's
+        release record, or an empty one when nothing was released."""
+        step = int(self._elapsed_steps[0])
+        if self._releaser is not None:
+            step += 1 - self.latency_steps
+            timeout = max(1.0, 10 * self.control_dt)
+            if not self._releaser.wait_done(self.clock.tick_time(), timeout):
+                raise RealEnvError(f"the release due at this tick did not run within {timeout} s")
+            if self._release_error is not None:
+                raise self._release_error
+        for old in [k for k in list(self._releases) if k < step]:  # (list: atomic copy)
+            del self._releases[old]  # (after an overrun's re-anchoring)
+        empty = {"released_s": None, "release_due_s": None, "released_step": None}
+        # (a subclass's _step_action may send through the agent itself: its gate's report)
+        report = SafetyReport() if self._releaser is not None else self._safety_report
+        return self._releases.pop(step, None) or {**empty, "safety": report}
 
     def _checked(self, targets: torch.Tensor, interface: str) -> Any:
         """A RealAgent passes every target through the gate itself, right before publishing;
@@ -339,6 +470,10 @@ class RealEnv(sim_bridge.SimEnvCode):
             raise RealEnvError("this RealEnv is closed")
         twin = self.twin
         self._reset_done = False
+        if self._releaser is not None:
+            self._releaser.drop()  # a command of the last episode never goes out
+        self._releases.clear()
+        self._release_error = None
         self._fault = None
         self.guard.idle()
         try:

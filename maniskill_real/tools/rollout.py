@@ -47,10 +47,16 @@ def _record(rollout: Rollout, base, info: dict) -> None:
 
 
 def pure_rollout(
-    env_id: str, control_mode: str, seed: int, actions: Sequence[np.ndarray]
+    env_id: str,
+    control_mode: str,
+    seed: int,
+    actions: Sequence[np.ndarray],
+    wrap: Callable[[gym.Env], gym.Env] | None = None,
 ) -> Rollout:
-    """Replay ``actions`` in a fresh pure-sim env."""
+    """Replay ``actions`` in a fresh pure-sim env (``wrap``ped, e.g. in a LatencyWrapper)."""
     env = gym.make(env_id, obs_mode="state", control_mode=control_mode, sim_backend="physx_cpu")
+    if wrap is not None:
+        env = wrap(env)
     try:
         env.reset(seed=seed)
         base = env.unwrapped
@@ -122,15 +128,19 @@ def compare(pure: Rollout, real: Rollout) -> dict[str, float]:
 
 
 def parity(
-    env, env_id: str, seed: int, **real_kwargs: Any
+    env,
+    env_id: str,
+    seed: int,
+    wrap: Callable[[gym.Env], gym.Env] | None = None,
+    **real_kwargs: Any,
 ) -> tuple[Rollout, Rollout, dict[str, float]]:
-    """The scripted grasp for ``seed`` through pure ManiSkill and through ``env`` (a RealEnv
-    in the same control mode): (pure, real, compare(pure, real))."""
+    """The scripted grasp for ``seed`` through pure ManiSkill (``wrap``ped) and through ``env``
+    (a RealEnv in the same control mode): (pure, real, compare(pure, real))."""
     from maniskill_real.tools.scripted import scripted_actions
 
     mode = env.twin.agent.control_mode
     actions, _ = scripted_actions(env_id, mode, seed)
-    pure = pure_rollout(env_id, mode, seed, actions)
+    pure = pure_rollout(env_id, mode, seed, actions, wrap)
     real = real_rollout(env, seed, actions, **real_kwargs)
     return pure, real, compare(pure, real)
 

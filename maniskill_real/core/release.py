@@ -1,0 +1,161 @@
+"""Releases at absolute times: a thread that runs each scheduled call at its deadline.
+
+RealEnv's deterministic latency (``latency_steps`` d >= 1) hands the command computed at tick k
+to a ``Releaser`` due at tick k + d. The thread sleeps until ``spin_s`` before the deadline
+(a sleep wakes up late by the scheduler's slack, more on a loaded machine), then spins on the
+monotonic clock until the deadline and runs the call. Calls run one at a time, in deadline
+order, under ``lock``; :meth:`drop` takes the same lock, so after it returns no dropped call
+runs, and none is half-way through (a fault's hold is published after any release in flight).
+
+A call that raises is reported to ``on_error`` (on the release thread, with ``lock`` held) and
+the queue is dropped: nothing queued after a failed release goes out.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+SPIN_S = 0.001
+"""s: how long before its deadline the release thread stops sleeping and spins."""
+
+
+@dataclass(order=True)
+class _Item:
+    deadline: float
+    seq: int
+    fn: Callable[[float], None] = field(compare=False)
+
+
+class Releaser:
+    """Runs ``fn`` at monotonic ``deadline`` (``schedule``) on a thread of its own."""
+
+    def __init__(
+        self,
+        on_error: Callable[[BaseException], None],
+        spin_s: float = SPIN_S,
+        now: Callable[[], float] = time.monotonic,
+        name: str = "release",
+        priority: int | None = None,
+    ) -> None:
+        self.spin_s = spin_s
+        self.priority = priority
+        self.realtime: bool | None = None
+        """Whether the thread got SCHED_FIFO ``priority`` (None: not asked, or not started)."""
+        self._started = threading.Event()
+        self.lock = threading.RLock()
+        """Held while a call runs, and by :meth:`drop`."""
+        self._now = now
+        self._on_error = on_error
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: list[_Item] = []
+        self._seq = itertools.count()
+        self._running: _Item | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+        self._started.wait(5.0)
+
+    def schedule(self, deadline: float, fn: Callable[[float], None]) -> None:
+        """Run ``fn(deadline)`` at ``deadline`` (monotonic s; as moved by :meth:`shift`); at
+        once if that has passed."""
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the releaser is closed")
+            heapq.heappush(self._queue, _Item(deadline, next(self._seq), fn))
+            self._cond.notify_all()
+
+    def shift(self, seconds: float) -> None:
+        """Move every queued deadline ``seconds`` later (the tick schedule re-anchored)."""
+        with self._cond:
+            for item in self._queue:
+                item.deadline += seconds  # (the same shift for all: still a heap)
+            self._cond.notify_all()
+
+    def pending(self) -> int:
+        """Calls queued or running."""
+        with self._cond:
+            return len(self._queue) + (self._running is not None)
+
+    def drop(self) -> int:
+        """Forget every queued call, after the one running (if any) has finished. Returns how
+        many were dropped. Safe from a call itself (``lock`` is re-entrant)."""
+        with self.lock, self._cond:
+            dropped = len(self._queue)
+            self._queue.clear()
+            self._cond.notify_all()
+            return dropped
+
+    def wait_done(self, deadline: float, timeout: float) -> bool:
+        """Block until every call due at or before ``deadline`` has run (or was dropped).
+        False on timeout."""
+        end = self._now() + timeout
+        with self._cond:
+            while (self._queue and self._queue[0].deadline <= deadline) or (
+                self._running is not None and self._running.deadline <= deadline
+            ):
+                left = end - self._now()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def close(self) -> None:
+        """Drop what is queued and stop the thread (after the call running, if any)."""
+        self.drop()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=5.0)
+
+    # -- the release thread ---------------------------------------------------------------
+    def _next_due(self) -> _Item | None:
+        """The head of the queue once it is due within ``spin_s``; None when closed."""
+        with self._cond:
+            while True:
+                if self._closed:
+                    return None
+                if not self._queue:
+                    self._cond.wait()
+                    continue
+                left = self._queue[0].deadline - self._now()
+                if left <= self.spin_s:
+                    return self._queue[0]
+                self._cond.wait(left - self.spin_s)
+
+    def _loop(self) -> None:
+        if self.priority is not None:
+            try:  # 0: this thread (Linux); needs CAP_SYS_NICE or an rtprio limit
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.priority))
+                self.realtime = True
+            except (OSError, AttributeError):
+                self.realtime = False
+        self._started.set()
+        while True:
+            head = self._next_due()
+            if head is None:
+                return
+            now = self._now
+            while now() < head.deadline:  # the last stretch: spin, the sleep's slack is too big
+                pass
+            with self.lock:
+                with self._cond:  # still queued and due? (drop() or shift() may have run)
+                    if not self._queue or self._queue[0] is not head or head.deadline > now():
+                        continue
+                    heapq.heappop(self._queue)
+                    self._running = head
+                try:
+                    head.fn(head.deadline)
+                except BaseException as error:  # noqa: BLE001 - reported, then nothing more goes
+                    self.drop()
+                    self._on_error(error)
+                finally:
+                    with self._cond:
+                        self._running = None
+                        self._cond.notify_all()

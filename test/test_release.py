@@ -1,0 +1,100 @@
+"""core/release.py's Releaser: calls at absolute deadlines on a thread of its own. Real time and
+a real thread; what is asserted is order and what ran, never how late (benchmarks/latency.py
+measures that)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from maniskill_real.core.release import Releaser
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.ran: list[tuple[str, float, float]] = []
+        self.errors: list[BaseException] = []
+        self.lock = threading.Lock()
+
+    def make(self, name: str):
+        def call(deadline: float) -> None:
+            with self.lock:
+                self.ran.append((name, deadline, time.monotonic()))
+
+        return call
+
+
+@pytest.fixture
+def calls():
+    return Calls()
+
+
+@pytest.fixture
+def releaser(calls: Calls):
+    r = Releaser(calls.errors.append)
+    yield r
+    r.close()
+
+
+def test_calls_run_in_deadline_order_never_early(releaser: Releaser, calls: Calls) -> None:
+    now = time.monotonic()
+    for name, at in (("c", 0.09), ("a", 0.03), ("b", 0.06)):
+        releaser.schedule(now + at, calls.make(name))
+    assert releaser.wait_done(now + 0.09, timeout=10.0)
+    assert [name for name, _, _ in calls.ran] == ["a", "b", "c"]
+    assert all(ran >= deadline for _, deadline, ran in calls.ran)
+    assert releaser.pending() == 0 and calls.errors == []
+
+
+def test_a_passed_deadline_runs_at_once(releaser: Releaser, calls: Calls) -> None:
+    releaser.schedule(time.monotonic() - 1.0, calls.make("late"))
+    assert releaser.wait_done(time.monotonic(), timeout=10.0)
+    assert [name for name, _, _ in calls.ran] == ["late"]
+
+
+def test_drop_forgets_every_queued_call(releaser: Releaser, calls: Calls) -> None:
+    now = time.monotonic()
+    releaser.schedule(now + 30.0, calls.make("a"))
+    releaser.schedule(now + 31.0, calls.make("b"))
+    assert releaser.pending() == 2
+    assert releaser.drop() == 2
+    assert releaser.pending() == 0
+    assert releaser.wait_done(now + 31.0, timeout=1.0)
+    assert calls.ran == []
+
+
+def test_shift_moves_every_queued_deadline(releaser: Releaser, calls: Calls) -> None:
+    now = time.monotonic()
+    releaser.schedule(now + 0.05, calls.make("a"))
+    releaser.schedule(now + 0.06, calls.make("b"))
+    releaser.shift(0.1)
+    assert releaser.wait_done(now + 1.0, timeout=10.0)
+    (_, da, ra), (_, db, rb) = calls.ran
+    assert da == pytest.approx(now + 0.15) and db == pytest.approx(now + 0.16)
+    assert ra >= da and rb >= db
+
+
+def test_a_failing_call_reports_and_drops_the_rest(releaser: Releaser, calls: Calls) -> None:
+    """Nothing queued runs after a call that raised (RealEnv: a release the gate refused)."""
+    now = time.monotonic()
+
+    def refuse(deadline: float) -> None:
+        raise RuntimeError("refused")
+
+    releaser.schedule(now + 0.02, refuse)
+    releaser.schedule(now + 0.04, calls.make("after"))
+    releaser.schedule(now + 30.0, calls.make("later"))
+    assert releaser.wait_done(now + 30.0, timeout=10.0)
+    assert [str(e) for e in calls.errors] == ["refused"]
+    assert calls.ran == [] and releaser.pending() == 0
+
+
+def test_closed_releaser_takes_no_more(calls: Calls) -> None:
+    r = Releaser(calls.errors.append)
+    r.schedule(time.monotonic() + 30.0, calls.make("a"))
+    r.close()
+    assert calls.ran == []
+    with pytest.raises(RuntimeError, match="closed"):
+        r.schedule(time.monotonic(), calls.make("b"))
