@@ -28,6 +28,9 @@ class TickClock:
         self._sleep = sleep
         self.overruns = 0
         self.ticks = 0
+        self.waited = 0.0
+        """s the last ``wait_next`` slept, oversleep included (0 after an overrun): what a step's
+        cost excludes."""
         self._t0 = now()
         self._k = 0
 
@@ -45,9 +48,17 @@ class TickClock:
         if late > 0:
             self.overruns += 1
             self._t0, self._k = self._now(), 0
+            self.waited = 0.0
             return True, late
         self._sleep(-late)
+        self.waited = self._now() - deadline - late
         return False, 0.0
+
+    @property
+    def last_tick(self) -> float:
+        """The monotonic time of the tick ``wait_next`` last reached (its deadline, or the
+        re-anchored now after an overrun)."""
+        return self._t0 + self._k * self.dt
 
     def elapsed(self) -> float:
         return self._now() - self._t0
