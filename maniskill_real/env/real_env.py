@@ -134,6 +134,9 @@ class RealEnv(sim_bridge.SimEnvCode):
             config_path=getattr(config, "path", None),
         )
         """Actors the observation or evaluate() read from the twin's belief, not the robot."""
+        self._evaluate_keys = tuple(twin.evaluate())
+        """The sim's evaluate() keys (a task's are fixed): when the robot side reports all of
+        them, the twin's evaluate() is not run at all."""
         self.scene_reset = make_scene_reset(scene_reset)
         self.clock = TickClock(self.control_dt)
         self._reset_done = False
@@ -247,15 +250,18 @@ class RealEnv(sim_bridge.SimEnvCode):
         config = getattr(self.agent, "config", None)
         return config.joint_states_max_age if isinstance(config, RobotConfig) else None
 
-    def _fresh_joints(self) -> None:
+    def _fresh_joints(self) -> bool:
         """Act on a reading that is fresh now: re-read the joints if the observation's reading
-        has aged past its max age (a slow policy), then refuse anything out of distribution."""
+        has aged past its max age (a slow policy), then refuse anything out of distribution.
+        Returns whether the joints were re-read."""
         age = self.port.joint_reading_age()
         max_age = self._joint_max_age()
-        if age is not None and max_age is not None and age > max_age:
+        refreshed = age is not None and max_age is not None and age > max_age
+        if refreshed:
             self.port.refresh_joints()
         measured = self.agent.get_qpos()[0].double().numpy()
         self.safety.check_measured(measured, self.agent.get_qvel()[0].double().numpy())
+        return refreshed
 
     # -- the real step and reset --------------------------------------------------------
     def _check_action(self, action: Any) -> torch.Tensor:
@@ -278,8 +284,11 @@ class RealEnv(sim_bridge.SimEnvCode):
         self._require_ready()
         action = self._check_action(action)  # a bad action sends nothing and faults nothing
         try:
-            self._fresh_joints()
-            self._sync_twin()
+            # The twin holds the observation's readings (synced at the end of the last step):
+            # again only if they were re-read, or if a plain BaseRealAgent (whose get_qpos may
+            # read the robot live, not the last capture) answers.
+            if self._fresh_joints() or not self.port.extended:
+                self._sync_twin()
             self._safety_report = SafetyReport()
             action = self._step_action(action)
             self._elapsed_steps += 1
@@ -367,9 +376,14 @@ class RealEnv(sim_bridge.SimEnvCode):
     def evaluate(self) -> dict:
         """The sim's evaluate() on the twin (real robot joints, mapped objects at their real
         poses, declared sim beliefs as the sim placed them), overridden by every task state the
-        robot side reports."""
-        info = self.sim_evaluate()
-        for key, value in self.port.task_state().items():
+        robot side reports; not run when the robot side reports every key (it costs as much as
+        the rest of the step: Panda.is_grasping's contact queries)."""
+        reported = self.port.task_state()
+        if reported.keys() >= set(self._evaluate_keys):
+            info = dict.fromkeys(self._evaluate_keys)
+        else:
+            info = self.sim_evaluate()
+        for key, value in reported.items():
             info[key] = torch.tensor([value])
         return info
 
