@@ -59,6 +59,11 @@ class Case:
     cameras: tuple[str, ...] = ()
     task_topics: bool = False
     """evaluate()'s keys from the peer's task topics (as sim_robot reports them), not the twin."""
+    env_id: str = "PickCube-v1"
+
+
+FOUR_CAMERAS = "PickCubeFourCameras-v1"
+SIDE_CAMERAS = {"left_camera": [0.0, 0.5, 0.5], "right_camera": [0.0, -0.5, 0.5]}
 
 
 TASK_KEYS = ("success", "is_obj_placed", "is_robot_static", "is_grasped")  # PickCube's evaluate()
@@ -74,6 +79,14 @@ CASES = (
         "panda_wristcam",
         ("base_camera", "hand_camera"),
     ),
+    Case(
+        "rgbd, 4 cameras",
+        "pd_joint_delta_pos",
+        "rgbd",
+        "panda_wristcam",
+        ("base_camera", "hand_camera", *SIDE_CAMERAS),
+        env_id=FOUR_CAMERAS,
+    ),
 )
 
 
@@ -81,12 +94,34 @@ def ms(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) * 1e3
 
 
+def register_four_cameras() -> None:
+    """PickCube with two side cameras besides its own and panda_wristcam's hand camera."""
+    from mani_skill.envs.tasks.tabletop.pick_cube import PickCubeEnv
+    from mani_skill.sensors.camera import CameraConfig
+    from mani_skill.utils import sapien_utils
+    from mani_skill.utils.registration import register_env
+
+    @register_env(FOUR_CAMERAS, max_episode_steps=50)
+    class PickCubeFourCameras(PickCubeEnv):
+        SUPPORTED_ROBOTS = ["panda_wristcam"]
+
+        @property
+        def _default_sensor_configs(self) -> list:
+            side = [
+                CameraConfig(name, sapien_utils.look_at(eye, [0.0, 0.0, 0.1]), 128, 128, np.pi / 2)
+                for name, eye in SIDE_CAMERAS.items()
+            ]
+            return [*super()._default_sensor_configs, *side]
+
+
 def sim_env(case: Case) -> Any:
     import gymnasium as gym
     import mani_skill.envs  # noqa: F401
 
+    if case.env_id not in gym.registry:
+        register_four_cameras()
     return gym.make(
-        "PickCube-v1",
+        case.env_id,
         obs_mode=case.obs_mode,
         control_mode=case.control_mode,
         reward_mode="sparse",
@@ -334,7 +369,7 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="short runs: a first look, not figures")
     p.add_argument("--steps", type=int, help="steps per overhead case (default 600, quick 100)")
     p.add_argument("--rate", type=float, default=20.0, help="Hz of the overhead cases (PickCube's)")
-    p.add_argument("--rates", type=float, nargs="+", default=[100, 150, 200, 250, 300, 400, 500])
+    p.add_argument("--rates", type=float, nargs="*", default=[100, 150, 200, 250, 300, 400, 500])
     p.add_argument("--rate-steps", type=int, help="steps per rate (default 5000, quick 500)")
     p.add_argument("--rate-case", type=int, default=1, help="the case the rates run (1-based)")
     p.add_argument("--joint-state-rate", type=float, default=100.0, help="mock_hardware's, Hz")
