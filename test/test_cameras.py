@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 import yaml
 from ros_helpers import policy_env
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -248,3 +249,60 @@ def test_camera_check_reports_and_writes_overlays(start_robot, tmp_path: Path) -
     assert "FOV" in out.stdout
     overlay = cv2.imread(str(tmp_path / "base_camera_overlay.png"))
     assert overlay.shape == (128, 3 * 128, 3)
+
+
+class FixedTopic:
+    """A ``Latest`` that always holds one message (the test swaps it by hand)."""
+
+    def __init__(self, msg: object, topic: str) -> None:
+        self.msg, self.topic = msg, topic
+
+    def get(self) -> tuple[object, int, float]:
+        return self.msg, 1, 0.01
+
+
+def test_a_frame_is_aligned_once_however_many_steps_read_it(monkeypatch) -> None:
+    """A camera slower than the control rate hands several steps one message: it is decoded
+    and aligned once; each step gets its own copy (changing one observation in place leaves
+    the next alone); a new message is aligned anew."""
+    from maniskill_real.config import load_robot_config
+    from maniskill_real.env.sim_bridge import sensor_configs
+    from maniskill_real.ros.inputs import CameraInput, Snapshot
+
+    intr = Intrinsics.from_fov(640, 480, 1.75)
+    rgb = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    msgs = {
+        "image_raw": numpy_to_image(rgb, "rgb8"),
+        "camera_info": camera_info_from_intrinsics(intr),
+        "image_rect_raw": numpy_to_image(np.full((480, 640), 900, np.uint16), "16UC1"),
+    }
+    topics: dict[str, FixedTopic] = {}
+
+    class Ros:
+        def latest(self, msg_type: type, topic: str) -> FixedTopic:
+            name = topic.rsplit("/", 1)[-1]
+            topics[name] = FixedTopic(msgs[name], topic)
+            return topics[name]
+
+    config = load_robot_config("panda")
+    sim = policy_env(obs_mode="rgbd")
+    try:
+        sim_camera = sensor_configs(sim.unwrapped)["base_camera"]
+    finally:
+        sim.close()
+    camera = CameraInput(
+        Ros(), config.cameras["base_camera"].resolved(config.topic), sim_camera, True, True
+    )
+    aligned: list[str] = []
+    align = CameraInput._align
+    monkeypatch.setattr(
+        CameraInput, "_align", staticmethod(lambda k, i, a: aligned.append(k) or align(k, i, a))
+    )
+    first = camera.frames(Snapshot(np.zeros(9), np.zeros(9)))
+    first["rgb"] += 1
+    second = camera.frames(Snapshot(np.zeros(9), np.zeros(9)))
+    assert aligned == ["rgb", "depth"]
+    assert (second["depth"] == 900).all() and not torch.equal(first["rgb"], second["rgb"])
+    topics["image_raw"].msg = numpy_to_image(rgb, "rgb8")
+    camera.frames(Snapshot(np.zeros(9), np.zeros(9)))
+    assert aligned == ["rgb", "depth", "rgb"]

@@ -28,6 +28,7 @@ from ros_helpers import policy_env
 from maniskill_real.config import load_robot_config
 from maniskill_real.core.clock import TickClock
 from maniskill_real.env import sim_bridge
+from maniskill_real.env.agent_port import RealAgent
 from maniskill_real.env.real_env import RealEnv
 from maniskill_real.errors import (
     ConfigError,
@@ -228,6 +229,54 @@ def test_plain_agent_runs_through_capture_sensor_data(plain_env: RealEnv) -> Non
     assert agent.stopped
 
 
+class ReportingAgent(PlainAgent, RealAgent):
+    """A PlainAgent whose world reports task state, as task topics do; it gates its targets."""
+
+    def __init__(self, state: dict[str, bool]) -> None:
+        super().__init__()
+        self.state = state
+
+    def task_state(self) -> dict[str, bool]:
+        return dict(self.state)
+
+    def task_state_keys(self) -> set[str]:
+        return set(self.state)
+
+    def set_target_qpos(self, qpos) -> None:
+        super().set_target_qpos(self.gate(np.asarray(qpos, np.float64), "position"))
+
+
+class CountingEnv(RealEnv):
+    evaluations = 0
+
+    def sim_evaluate(self) -> dict:
+        self.evaluations += 1
+        return super().sim_evaluate()
+
+
+PICK_CUBE_KEYS = ("success", "is_obj_placed", "is_robot_static", "is_grasped")
+
+
+@pytest.mark.parametrize("reported", [PICK_CUBE_KEYS, PICK_CUBE_KEYS[:3]])
+def test_the_twins_evaluate_runs_only_for_keys_nobody_reports(reported: tuple[str, ...]) -> None:
+    """Every evaluate() key reported: the twin's evaluate() never runs; one missing: it runs
+    once per reset and step. Either way info has every key, in evaluate()'s order."""
+    sim = policy_env("pd_joint_delta_pos")
+    assert list(sim.unwrapped.evaluate()) == list(PICK_CUBE_KEYS)
+    agent = ReportingAgent(dict.fromkeys(reported, True))
+    env = CountingEnv(sim, agent=agent, scene_reset="none", control_freq=200.0, sim_belief=["cube"])
+    try:
+        _, info = env.reset(seed=0)
+        for _ in range(3):
+            *_, terminated, _, info = env.step(np.zeros(8, dtype=np.float32))
+        assert [key for key in info if key in PICK_CUBE_KEYS] == list(PICK_CUBE_KEYS)
+        assert all(info[key].dtype == torch.bool and info[key].item() for key in reported)
+        assert bool(terminated)  # the reported success
+        assert env.evaluations == (0 if reported == PICK_CUBE_KEYS else 4)
+    finally:
+        env.close()
+
+
 def test_allowlist_reads_task_attributes_and_names_the_rest(plain_env: RealEnv) -> None:
     assert plain_env.cube is plain_env.twin.cube  # the task's own attribute, read from the twin
     assert plain_env.goal_thresh == plain_env.twin.goal_thresh
@@ -294,7 +343,9 @@ def test_clock_ticks_on_absolute_deadlines() -> None:
     for _ in range(3):
         fake.t += 0.01  # work inside the period
         assert clock.wait_next() == (False, 0.0)
+        assert clock.waited == pytest.approx(0.04)  # what a step's cost leaves out
     assert fake.t == pytest.approx(100.15)  # no drift from the work
+    assert clock.tick_time() == pytest.approx(100.15)
 
 
 def test_clock_counts_an_overrun_and_reanchors() -> None:
@@ -303,6 +354,7 @@ def test_clock_counts_an_overrun_and_reanchors() -> None:
     fake.t += 0.08  # a slow step
     overran, late = clock.wait_next()
     assert overran and late == pytest.approx(0.03) and clock.overruns == 1
+    assert clock.waited == 0.0 and clock.tick_time() == pytest.approx(100.08)
     fake.t += 0.01
     assert clock.wait_next() == (False, 0.0)
     assert fake.t == pytest.approx(100.13)  # the next tick is one period after the overrun

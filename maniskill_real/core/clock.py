@@ -29,6 +29,9 @@ class TickClock:
         self._sleep = sleep
         self.overruns = 0
         self.ticks = 0
+        self.waited = 0.0
+        """s the last ``wait_next`` slept, oversleep included (0 after an overrun): what a step's
+        cost excludes."""
         self._t0 = now()
         self._k = 0
         self._late: float | None = None
@@ -58,8 +61,11 @@ class TickClock:
     def wait_next(self) -> tuple[bool, float]:
         """Sleep until the next tick. Returns (overran, lateness in seconds)."""
         late = self.check_late()
+        self.waited = 0.0
         if not late:
-            self._sleep(max(0.0, self._t0 + (self._k + 1) * self.dt - self._now()))
+            start = self._now()
+            self._sleep(max(0.0, self._t0 + (self._k + 1) * self.dt - start))
+            self.waited = self._now() - start
         self._k += 1
         self.ticks += 1
         self._late = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,9 @@ class RealEnv(sim_bridge.SimEnvCode):
             config_path=getattr(config, "path", None),
         )
         """Actors the observation or evaluate() read from the twin's belief, not the robot."""
+        self._evaluate_keys = tuple(twin.evaluate())
+        """The sim's evaluate() keys (a task's are fixed): when the robot side reports all of
+        them, the twin's evaluate() is not run at all."""
         self.scene_reset = make_scene_reset(scene_reset)
         self.clock = TickClock(self.control_dt)
         if latency_steps is None:
@@ -341,15 +345,18 @@ class RealEnv(sim_bridge.SimEnvCode):
         config = getattr(self.agent, "config", None)
         return config.joint_states_max_age if isinstance(config, RobotConfig) else None
 
-    def _fresh_joints(self) -> None:
+    def _fresh_joints(self) -> bool:
         """Act on a reading that is fresh now: re-read the joints if the observation's reading
-        has aged past its max age (a slow policy), then refuse anything out of distribution."""
+        has aged past its max age (a slow policy), then refuse anything out of distribution.
+        Returns whether the joints were re-read."""
         age = self.port.joint_reading_age()
         max_age = self._joint_max_age()
-        if age is not None and max_age is not None and age > max_age:
+        refreshed = age is not None and max_age is not None and age > max_age
+        if refreshed:
             self.port.refresh_joints()
         measured = self.agent.get_qpos()[0].double().numpy()
         self.safety.check_measured(measured, self.agent.get_qvel()[0].double().numpy())
+        return refreshed
 
     # -- the real step and reset --------------------------------------------------------
     def _check_action(self, action: Any) -> torch.Tensor:
@@ -372,39 +379,50 @@ class RealEnv(sim_bridge.SimEnvCode):
         self._require_ready()
         action = self._check_action(action)  # a bad action sends nothing and faults nothing
         try:
-            self._fresh_joints()
-            self._sync_twin()
-            if self._releaser is None:
-                self._safety_report = SafetyReport()
-            action = self._step_action(action)
+            with self._twin_in_use():
+                # The twin holds the observation's readings (synced at the end of the last
+                # step): again only if they were re-read, or if a plain BaseRealAgent (whose
+                # get_qpos may read the robot live, not the last capture) answers.
+                if self._fresh_joints() or not self.port.extended:
+                    self._sync_twin()
+                if self._releaser is None:
+                    self._safety_report = SafetyReport()
+                action = self._step_action(action)
             self._elapsed_steps += 1
             overran, late = self.clock.wait_next()
             release = self._await_release()
-            self._sample()
+            with self._twin_in_use():
+                self._sample()
             sampled = time.monotonic()
         except BaseException as error:
             self._on_fault(error)
             raise
         self.guard.live()
-        info = self.get_info()
-        info["timing"] = {
-            **info["timing"],
-            "overran": overran,
-            "late_s": late,
-            "tick_s": self.clock.tick_time(),
-            "sampled_s": sampled,
-            "latency_steps": self.latency_steps,
-            **{k: release[k] for k in ("released_s", "release_due_s", "released_step")},
-        }
-        info["safety"] = release["safety"].as_info(self.safety.names)
-        obs = self.get_obs(info, unflattened=True)
-        reward = self.get_reward(obs=obs, action=action, info=info)
+        with self._twin_in_use():
+            info = self.get_info()
+            info["timing"] = {
+                **info["timing"],
+                "overran": overran,
+                "late_s": late,
+                "tick_s": self.clock.tick_time(),
+                "sampled_s": sampled,
+                "latency_steps": self.latency_steps,
+                **{k: release[k] for k in ("released_s", "release_due_s", "released_step")},
+            }
+            info["safety"] = release["safety"].as_info(self.safety.names)
+            obs = self.get_obs(info, unflattened=True)
+            reward = self.get_reward(obs=obs, action=action, info=info)
         obs = self._flatten_raw_obs(obs)
         terminated = torch.zeros(1, dtype=torch.bool)
         for key in ("success", "fail"):
             if key in info:
                 terminated = terminated | torch.as_tensor(info[key]).bool().reshape(1)
         return obs, reward, terminated, torch.zeros(1, dtype=torch.bool), info
+
+    def _twin_in_use(self) -> AbstractContextManager:
+        """Held while this thread uses the twin: a release (``latency_steps`` >= 1) runs the
+        gate, whose workspace check poses the twin's kinematics, on its own thread."""
+        return self._releaser.lock if self._releaser is not None else nullcontext()
 
     def _step_action(self, action: torch.Tensor) -> torch.Tensor:
         """Run the sim controller on the twin and send the drive targets it computes (or, with
@@ -520,9 +538,14 @@ class RealEnv(sim_bridge.SimEnvCode):
     def evaluate(self) -> dict:
         """The sim's evaluate() on the twin (real robot joints, mapped objects at their real
         poses, declared sim beliefs as the sim placed them), overridden by every task state the
-        robot side reports."""
-        info = self.sim_evaluate()
-        for key, value in self.port.task_state().items():
+        robot side reports; not run when the robot side reports every key (it costs as much as
+        the rest of the step: Panda.is_grasping's contact queries)."""
+        reported = self.port.task_state()
+        if reported.keys() >= set(self._evaluate_keys):
+            info = dict.fromkeys(self._evaluate_keys)
+        else:
+            info = self.sim_evaluate()
+        for key, value in reported.items():
             info[key] = torch.tensor([value])
         return info
 

@@ -45,6 +45,11 @@ from maniskill_real.task_state import task_booleans
 if TYPE_CHECKING:
     from mani_skill.envs.sapien_env import BaseEnv
 
+WRITER_CHECK_PERIOD_S = 0.5
+"""s between two looks for another writer on a command topic while stepping: each is a query of
+the DDS graph (~0.1 ms), and discovery itself takes longer to show a new publisher. reset()
+always looks."""
+
 
 def _sim_vector(values: Any) -> np.ndarray:
     """A tensor or array of per-joint values (sim order, possibly batched) as a flat float64."""
@@ -76,6 +81,8 @@ class ROS2Agent(RealAgent):
         self._streams: dict[str, tuple[bool, bool]] = {}
         self.task_topics: dict[str, str] = {}
         """info key -> resolved std_msgs/Bool topic that reports it (set by :meth:`bind`)."""
+        self._writers_checked: dict[str, float] = {}
+        """command topic -> monotonic time of the last look for another writer on it."""
 
     # -- wiring ---------------------------------------------------------------------------
     def bind(self, twin: BaseEnv, cameras: dict[str, tuple[bool, bool]]) -> None:
@@ -329,8 +336,11 @@ class ROS2Agent(RealAgent):
         bad = [p for p, v in per_part.items() if not np.all(np.isfinite(v))]
         if bad:
             raise ActionError(f"non-finite {interface} targets for {', '.join(bad)}; sent nothing")
+        now = time.monotonic()
         for part in per_part:
-            self._check_single_writer(self.commands[part])
+            command = self.commands[part]
+            if now - self._writers_checked.get(command.topic, -np.inf) >= WRITER_CHECK_PERIOD_S:
+                self._check_single_writer(command)
         for part, targets in per_part.items():
             self.commands[part].send(targets, self.command_horizon)
 
@@ -344,6 +354,7 @@ class ROS2Agent(RealAgent):
                 f"{', '.join(others)} also publish(es) on {command.topic}: one writer per "
                 "robot; stop the other process first"
             )
+        self._writers_checked[command.topic] = time.monotonic()
 
     def _check_deadman(self) -> None:
         """With safety.deadman configured, a true and fresh heartbeat or nothing goes out."""

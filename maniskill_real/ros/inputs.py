@@ -88,6 +88,10 @@ class CameraInput:
             self.depth = ros.latest(Image, config.depth_topic)
         self.aligner: CameraAligner | None = None
         self._info_key: tuple | None = None
+        self._info_msg: CameraInfo | None = None
+        self._aligned: dict[str, tuple[Any, CameraAligner, np.ndarray]] = {}
+        """stream kind -> (the message last aligned, its aligner, the aligned frame): a camera
+        slower than the control rate hands several steps the same message."""
 
     def streams(self) -> list[Latest]:
         return [s for s in (self.rgb, self.depth) if s is not None]
@@ -95,6 +99,9 @@ class CameraInput:
     def aligner_for(self, info: CameraInfo) -> CameraAligner:
         """The aligner for this CameraInfo, rebuilt only when the calibration changes: a new
         CameraInfo comes with every frame, and building an aligner takes milliseconds."""
+        if info is self._info_msg and self.aligner is not None:
+            return self.aligner
+        self._info_msg = info
         key = (
             info.width,
             info.height,
@@ -129,16 +136,24 @@ class CameraInput:
             if image is None or info is None or age > self.config.max_age:
                 raise StaleInputError(stream.topic, age, self.config.max_age)
             aligner = self.aligner_for(info)
-            if kind == "depth":
-                frame = aligner.align_depth(depth_from_image(image))
-            elif isinstance(image, CompressedImage):
-                frame = aligner.align_rgb(compressed_to_numpy(image))
-            else:
-                frame = aligner.align_rgb(rgb_from_image(image))
-            data[kind] = torch.from_numpy(frame).unsqueeze(0)
+            last_image, last_aligner, frame = self._aligned.get(kind, (None, None, None))
+            if image is not last_image or aligner is not last_aligner:
+                frame = self._align(kind, image, aligner)
+                self._aligned[kind] = (image, aligner, frame)
+            # a copy: the caller may change its observation in place, never the next one
+            data[kind] = torch.from_numpy(frame.copy()).unsqueeze(0)
             snap.stamps_ns[f"{self.config.name}/{kind}"] = stamp
             snap.ages[f"{self.config.name}/{kind}"] = age
         return data
+
+    @staticmethod
+    def _align(kind: str, image: Image | CompressedImage, aligner: CameraAligner) -> np.ndarray:
+        """Decode one message and align it to the sim camera."""
+        if kind == "depth":
+            return aligner.align_depth(depth_from_image(image))
+        if isinstance(image, CompressedImage):
+            return aligner.align_rgb(compressed_to_numpy(image))
+        return aligner.align_rgb(rgb_from_image(image))
 
 
 class RobotInputs:

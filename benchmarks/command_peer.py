@@ -1,0 +1,62 @@
+"""step_cost.py's other process: when each command reaches it, and a world that reports the task.
+
+    python benchmarks/command_peer.py --topic arm_controller/joint_trajectory --out ARRIVALS.json
+                                      [--task KEY ...]
+
+Subscribes to one command topic as a ros2_control controller does (reliable, depth 1) and
+records, per message, the DDS receive time (``received_timestamp``: the system clock when the
+middleware took the sample, before this process's Python executor ran) and the callback's
+monotonic time. SIGINT or SIGTERM ends the recording; the JSON is written then. Prints
+"listening" once subscribed. Each ``--task`` key is published as std_msgs/Bool false on
+``task/<key>`` at 100 Hz, as sim_robot publishes its evaluate() (robot config
+``task_namespace: task``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from std_msgs.msg import Bool
+from trajectory_msgs.msg import JointTrajectory
+
+from maniskill_real.ros.node import STATE_QOS, RosNode
+
+TASK_RATE = 100.0
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--topic", required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--task", nargs="*", default=[], help="task booleans to publish")
+    args = p.parse_args()
+    received: list[int] = []
+    callback: list[int] = []
+
+    def on_msg(msg: Any, info: Any) -> None:
+        callback.append(time.monotonic_ns())
+        received.append(int(info["received_timestamp"]))
+
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    ros = RosNode("step_cost_peer", cli_args=[])
+    try:
+        ros.subscribe(JointTrajectory, args.topic, on_msg)
+        task = [ros.publisher(Bool, f"task/{key}", STATE_QOS) for key in args.task]
+        ros.node.create_timer(1.0 / TASK_RATE, lambda: [p.publish(Bool(data=False)) for p in task])
+        print("listening", flush=True)
+        stop.wait()
+    finally:
+        ros.close()
+    args.out.write_text(json.dumps({"received_ns": received, "callback_monotonic_ns": callback}))
+
+
+if __name__ == "__main__":
+    main()
