@@ -21,20 +21,17 @@ config's ``safety.on_limit``. What it checks, in order:
 
 from __future__ import annotations
 
-import math
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
+from maniskill_real.core.tracking import TrackingMonitor
 from maniskill_real.errors import SafetyError
 
 LimitAction = Literal["clip", "refuse"]
 LIMITS: tuple[str, ...] = ("position", "step", "velocity", "workspace")
-TRACKING_TIE = 0.01
-"""rad: places on the recent targets' path this close to the best count as just as good."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,20 +118,18 @@ class SafetyFilter:
         self.tcp_position = tcp_position
         self.steps = 0
         self.tracked = np.isfinite(self.max_velocity) if tracked is None else np.asarray(tracked)
-        reach = math.ceil(2 * config.max_tracking_lag / dt) + 2
-        self.recent: deque[np.ndarray] = deque(maxlen=reach)
-        """The position targets sent since reset, newest last, far enough back to place a
-        robot twice ``max_tracking_lag`` late."""
+        self.tracking = TrackingMonitor(dt, config.max_tracking_lag, self.tracked)
         self.tracking_lag = 0.0
 
     def restart(self) -> None:
         """A new episode: the blend-in starts again, and no target is outstanding."""
         self.steps = 0
-        self.recent.clear()
+        self.tracking.restart()
         self.tracking_lag = 0.0
 
     def check_measured(self, qpos: np.ndarray, qvel: np.ndarray) -> None:
-        """Refuse to act on a robot that is out of distribution (before computing a target)."""
+        """Refuse to act on a robot that is out of distribution (before computing a target):
+        too fast, off the path of its recent targets, or late along it (core/tracking.py)."""
         speed = np.abs(qvel)
         if np.any(speed > self.config.max_measured_velocity):
             i = int(np.argmax(speed))
@@ -142,36 +137,12 @@ class SafetyFilter:
                 f"joint {self.names[i]} moves at {speed[i]:.3f} rad/s, above "
                 f"safety.max_measured_velocity {self.config.max_measured_velocity}"
             )
-        if self.recent and np.any(self.tracked):
-            self._check_tracking(np.asarray(qpos, dtype=np.float64))
-
-    def _check_tracking(self, qpos: np.ndarray) -> None:
-        """Place the measured position on the path through the recent targets (newest first;
-        a trajectory controller reaches each one a control period after it was sent): its
-        distance off the path says whether the robot follows at all, how far back along it
-        lies says how late."""
-        j = self.tracked
-        q = qpos[j]
-        # points[i] is i control periods old (a copy: a latency release thread may append)
-        points = [t[j] for t in list(self.recent)[::-1]]
-        candidates = [(float(np.max(np.abs(q - points[0]))), 0.0)]
-        for i in range(len(points) - 1):
-            a, b = points[i], points[i + 1]
-            ab = b - a
-            length = float(ab @ ab)
-            u = 0.0 if length == 0.0 else min(1.0, max(0.0, float((q - a) @ ab) / length))
-            candidates.append((float(np.max(np.abs(q - (a + u * ab)))), (i + u) * self.dt))
-        off = min(r for r, _ in candidates)
-        # The newest place as good as the best (within TRACKING_TIE): a robot standing still
-        # on a path that stood still is on time.
-        lag = min(t for r, t in candidates if r <= off + TRACKING_TIE)
+        off, lag, worst = self.tracking.observe(qpos)
         self.tracking_lag = lag
         if off > self.config.max_tracking_error:
-            names = [n for n, tracked in zip(self.names, j, strict=True) if tracked]
-            worst = names[int(np.argmax(np.abs(q - points[0])))]
             raise SafetyError(
-                f"the arm is {off:.3f} rad off the path of its recent targets (joint {worst} "
-                f"furthest from the last), above safety.max_tracking_error "
+                f"the arm is {off:.3f} rad off the path of its recent targets (joint "
+                f"{self.names[worst]} furthest from the last), above safety.max_tracking_error "
                 f"{self.config.max_tracking_error}: the robot is not following (blocked, "
                 "delayed or faulted)"
             )
@@ -221,7 +192,7 @@ class SafetyFilter:
         target = self._limit("step", target, np.minimum(low, high), np.maximum(low, high), report)
         target = self._workspace(target, measured, report)
         self.steps += 1
-        self.recent.append(target)
+        self.tracking.sent_target(target)
         report.tracking_lag = self.tracking_lag
         return target, report
 

@@ -1,0 +1,109 @@
+"""Does the arm follow its position targets, and how late? Pure numpy; used by the safety layer.
+
+A trajectory controller reaches each target one control period after it was sent, so a healthy
+arm, measured at the start of a step, stands at (or just behind) the newest target: on the
+path through the recent targets. Two things can go wrong:
+
+- the arm is off that path (blocked, faulted, another writer): the distance from the newest
+  measurement to the nearest point of the recent path;
+- the arm is on the path but late (commands or readings delayed): the time shift that best
+  aligns the recent measurements with the path, fitted over a window of steps. One
+  measurement can't tell lag from smoothing: an arm that low-passes a jittery policy sits off
+  the path near older targets; over a window only a real delay keeps the best shift large.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+SHIFT_RESOLUTION = 0.25
+"""Control periods between the time shifts tried."""
+MIN_MOTION = 0.01
+"""rad: targets that move less than this over the window tell nothing about a lag (0 s)."""
+TIE = 1.05
+"""A shift whose mean squared error is within this factor of the best is as good: the smallest
+such shift is the lag (a slow, smooth path fits a range of shifts)."""
+
+
+class TrackingMonitor:
+    """Position targets as sent and the arm as measured, for one episode (``restart()``)."""
+
+    def __init__(self, dt: float, max_lag: float, tracked: np.ndarray) -> None:
+        """``dt``: the control period (s); ``max_lag``: the lag (s) that must be measurable,
+        twice over; ``tracked``: the joints judged (a mask over the full joint vector)."""
+        self.dt = dt
+        self.tracked = np.asarray(tracked, dtype=bool)
+        self.max_shift = math.ceil(2 * max_lag / dt)
+        """Control periods: the largest lag tried."""
+        self.window = max(6, self.max_shift)
+        """Measurements the fit uses."""
+        self.targets: deque[tuple[int, np.ndarray]] = deque(maxlen=self.window + self.max_shift + 2)
+        self.measured: deque[tuple[int, np.ndarray]] = deque(maxlen=self.window)
+        self.sent = 0
+
+    def restart(self) -> None:
+        self.targets.clear()
+        self.measured.clear()
+        self.sent = 0
+
+    def sent_target(self, target: np.ndarray) -> None:
+        """One step's position targets (the full joint vector), as published."""
+        self.targets.append((self.sent, np.asarray(target, dtype=np.float64)[self.tracked]))
+        self.sent += 1
+
+    def observe(self, qpos: np.ndarray) -> tuple[float, float, int]:
+        """Record a measurement (the full joint vector) at the start of a step. Returns (rad
+        off the recent path, lag in s, the tracked joint furthest from the newest target, as
+        an index into the full vector); zeros before the first target."""
+        if not self.targets or not np.any(self.tracked):
+            return 0.0, 0.0, 0
+        q = np.asarray(qpos, dtype=np.float64)[self.tracked]
+        self.measured.append((self.sent, q))
+        # (copies: a latency release thread may append a target meanwhile)
+        targets = list(self.targets)
+        newest = targets[-1][1]
+        worst = int(np.flatnonzero(self.tracked)[np.argmax(np.abs(q - newest))])
+        return self._off_path(q, targets), self._lag(targets, list(self.measured)), worst
+
+    def _off_path(self, q: np.ndarray, targets: list[tuple[int, np.ndarray]]) -> float:
+        """Max-abs distance from ``q`` to the nearest point of the path through the targets
+        of the last ``max_shift`` periods."""
+        points = [t for _, t in targets[-(self.max_shift + 1) :]]
+        best = float(np.max(np.abs(q - points[-1])))
+        for a, b in zip(points[:-1], points[1:], strict=True):
+            ab = b - a
+            length = float(ab @ ab)
+            u = 0.0 if length == 0.0 else min(1.0, max(0.0, float((q - a) @ ab) / length))
+            best = min(best, float(np.max(np.abs(q - (a + u * ab)))))
+        return best
+
+    def _lag(
+        self, targets: list[tuple[int, np.ndarray]], measured: list[tuple[int, np.ndarray]]
+    ) -> float:
+        """The smallest time shift of the path (s) that fits the measurements about as well
+        as the best one; 0 while the history is too short or the path too still to tell."""
+        first = targets[0][0]
+        path = np.array([t for _, t in targets])
+        counts = np.array([n for n, _ in measured], dtype=np.float64)
+        # measurement taken after n targets: on time at path index n - 1, late by g periods
+        # at n - 1 - g; only those that the largest shift still finds on the kept path
+        usable = counts - 1 - self.max_shift >= first
+        if usable.sum() < 3:
+            return 0.0
+        counts = counts[usable]
+        m = np.array([q for (_, q), ok in zip(measured, usable, strict=True) if ok])
+        span = path[int(counts[0] - 1 - self.max_shift - first) :]
+        if float(np.max(np.ptp(span, axis=0))) < MIN_MOTION:
+            return 0.0
+        shifts = np.arange(0.0, self.max_shift + 1e-9, SHIFT_RESOLUTION)
+        index = counts[None, :] - 1 - shifts[:, None] - first  # shifts x measurements
+        lo = np.floor(index).astype(int)
+        hi = np.minimum(lo + 1, len(path) - 1)
+        frac = (index - lo)[..., None]
+        expected = path[lo] + frac * (path[hi] - path[lo])
+        cost = np.mean(np.sum((m[None] - expected) ** 2, axis=2), axis=1)
+        good = np.flatnonzero(cost <= cost.min() * TIE + 1e-8)
+        return float(shifts[good[0]] * self.dt)
