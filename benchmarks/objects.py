@@ -26,40 +26,17 @@ os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
 os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
 REPO = Path(__file__).resolve().parent.parent
 MODES = ("pd_joint_delta_pos", "pd_ee_delta_pose")
-SCENE_RESET = "trigger:/sim_robot/reset_scene@/sim_robot/seed"
 
 
 def run(config: Path, mode: str, noise: float, seeds: list[int], logs: Path) -> list[dict]:
-    import gymnasium as gym
-    import mani_skill.envs  # noqa: F401
-
-    from maniskill_real.env.real_env import RealEnv
-    from maniskill_real.tools.processes import RobotProcess
-    from maniskill_real.tools.rollout import parity
+    from maniskill_real.tools.rollout import on_sim_robot, parity
 
     rows = []
-    with RobotProcess(
-        "sim_robot",
-        logs / f"sim_robot_{mode}_{noise}.log",
-        robot_config=str(config),
-        control_mode=mode,
-        reset_scene_service=True,
-        object_pose_noise=noise,
-    ):
-        sim = gym.make(
-            "PickCube-v1",
-            obs_mode="state",
-            control_mode=mode,
-            reward_mode="sparse",
-            sim_backend="physx_cpu",
-        )
-        env = RealEnv(sim, robot_config=config, scene_reset=SCENE_RESET)
-        try:
-            for seed in seeds:
-                pure, real, gap = parity(env, "PickCube-v1", seed)
-                rows.append({"seed": seed, "sim": pure.grasped, "real": real.grasped, **gap})
-        finally:
-            env.close()
+    log = logs / f"sim_robot_{mode}_{noise}.log"
+    with on_sim_robot(config, mode, log, object_pose_noise=noise) as env:
+        for seed in seeds:
+            pure, real, gap = parity(env, "PickCube-v1", seed)
+            rows.append({"seed": seed, "sim": pure.grasped, "real": real.grasped, **gap})
     return rows
 
 

@@ -26,7 +26,6 @@ REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
 
 MODES = ("pd_joint_delta_pos", "pd_ee_delta_pose")
-SCENE_RESET = "trigger:/sim_robot/reset_scene@/sim_robot/seed"
 
 
 def parity_configs(folder: Path) -> dict[str, str]:
@@ -47,54 +46,31 @@ def parity_configs(folder: Path) -> dict[str, str]:
 
 
 def run(config: str, mode: str, seeds: list[int], logs: Path, latency: int) -> list[dict]:
-    import gymnasium as gym
-    import mani_skill.envs  # noqa: F401
-
-    from maniskill_real.env.real_env import RealEnv
     from maniskill_real.sim.latency import LatencyWrapper
-    from maniskill_real.tools.processes import RobotProcess
-    from maniskill_real.tools.rollout import compare, parity, pure_rollout
+    from maniskill_real.tools.rollout import compare, on_sim_robot, parity, pure_rollout
     from maniskill_real.tools.scripted import scripted_actions
 
     rows = []
-    with RobotProcess(
-        "sim_robot",
-        logs / f"sim_robot_{mode}.log",
-        robot_config=config,
-        control_mode=mode,
-        reset_scene_service=True,
-        publish_depth=False,
-    ):
-        sim = gym.make(
-            "PickCube-v1",
-            obs_mode="state",
-            control_mode=mode,
-            reward_mode="sparse",
-            sim_backend="physx_cpu",
-        )
-        env = RealEnv(sim, robot_config=config, scene_reset=SCENE_RESET, latency_steps=latency)
-        try:
-            for seed in seeds:
-                pure, real, gap = parity(env, "PickCube-v1", seed)
-                wrapped = float("nan")
-                if latency:
-                    actions, _ = scripted_actions("PickCube-v1", mode, seed)
-                    wrap = lambda e: LatencyWrapper(e, latency)  # noqa: E731
-                    delayed = pure_rollout("PickCube-v1", mode, seed, actions, wrap)
-                    wrapped = compare(delayed, real)["qpos_rms_mean"]
-                rows.append(
-                    {
-                        "seed": seed,
-                        "sim": pure.grasped,
-                        "real": real.grasped,
-                        "overruns": real.overruns,
-                        "wrapped_rms": wrapped,
-                        **gap,
-                    }
-                )
-        finally:
-            env.close()
-            sim.close()
+    log = logs / f"sim_robot_{mode}.log"
+    with on_sim_robot(config, mode, log, latency, publish_depth=False) as env:
+        for seed in seeds:
+            pure, real, gap = parity(env, "PickCube-v1", seed)
+            wrapped = float("nan")
+            if latency:
+                actions, _ = scripted_actions("PickCube-v1", mode, seed)
+                wrap = lambda e: LatencyWrapper(e, latency)  # noqa: E731
+                delayed = pure_rollout("PickCube-v1", mode, seed, actions, wrap)
+                wrapped = compare(delayed, real)["qpos_rms_mean"]
+            rows.append(
+                {
+                    "seed": seed,
+                    "sim": pure.grasped,
+                    "real": real.grasped,
+                    "overruns": real.overruns,
+                    "wrapped_rms": wrapped,
+                    **gap,
+                }
+            )
     return rows
 
 

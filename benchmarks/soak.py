@@ -12,7 +12,8 @@ seconds on average (exponential, seeded), each kind once per round in a seeded r
 - ``js:<fault>``: mock_hardware's ``joint_state_fault`` (duplicate_name, nan, future_stamp,
   zero_stamp), or sim_robot's ``drop_topics: [joint_states]`` (``js:drop``), held
   for longer than joint_states.max_age while step() and one reset() must be refused;
-- ``command_delay``: 0.1-0.5 s on the robot for 1-3 s of steps;
+- ``command_delay``: 0.1-0.5 s on the robot for 1-3 s of steps that sweep the arm back and
+  forth (under the random policy's jitter alone a delay is invisible, and harmless);
 - ``kill_restart``: SIGKILL of the robot's process group, 0.5-2 s down, a new process (the mock
   starts where the last reading had the arm);
 - ``stall``: no step() for longer than safety.watchdog_timeout;
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import subprocess
@@ -55,6 +57,8 @@ COMMON_KINDS = ("command_delay", "kill_restart", "stall", "action_out_of_space",
 DETECT_STEPS = 100
 """Steps a fault may take to be refused before it counts as missed (2 s at 50 Hz)."""
 PARAMETER_ATTEMPTS = 5
+SWEEP_HZ = 0.5
+"""Hz of the arm motion a command delay is injected under."""
 RECOVER_S = 60.0
 """How long reset() is retried after a fault is cleared (a restarted sim_robot takes long)."""
 
@@ -307,6 +311,13 @@ class Soak:
         mid, half = (self.high + self.low) / 2, (self.high - self.low) / 2
         return (mid + half * self.rng.uniform(-scale, scale, self.low.shape)).astype(np.float32)
 
+    def sweep(self, direction: np.ndarray, t: float) -> np.ndarray:
+        """A policy that moves the arm (a delay is invisible under jitter alone): along
+        ``direction`` (a unit action vector), back and forth at SWEEP_HZ, half the space."""
+        mid, half = (self.high + self.low) / 2, (self.high - self.low) / 2
+        wave = 0.5 * math.sin(2 * math.pi * SWEEP_HZ * t)
+        return (mid + half * wave * direction).astype(np.float32)
+
     def step(self, action: np.ndarray) -> dict:
         t = time.monotonic()
         info = self.env.step(action)[4]
@@ -406,11 +417,13 @@ class Soak:
             stats.handled += detected and refused and self.recover()
         elif kind == "command_delay":
             self.set_robot("command_delay", float(self.rng.uniform(0.1, 0.5)))
-            end = time.monotonic() + self.rng.uniform(1.0, 3.0)
+            direction = np.sign(self.rng.uniform(-1, 1, self.low.shape))
+            begin = time.monotonic()
+            end = begin + self.rng.uniform(1.0, 3.0)
             raised = False
             while time.monotonic() < end and not raised:
                 try:
-                    self.step(self.action(scale=1.0))
+                    self.step(self.sweep(direction, time.monotonic() - begin))
                 except RealEnvError as e:
                     stats.raised[type(e).__name__] += 1
                     raised = True

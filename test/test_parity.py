@@ -18,11 +18,10 @@ from ros_helpers import policy_env
 from maniskill_real.env.real_env import RealEnv
 from maniskill_real.errors import StaleInputError
 from maniskill_real.sim.latency import LatencyWrapper
-from maniskill_real.tools.rollout import compare, parity, pure_rollout
+from maniskill_real.tools.rollout import SIM_ROBOT_SCENE_RESET, compare, parity, pure_rollout
 from maniskill_real.tools.scripted import scripted_actions
 
 REPO = Path(__file__).resolve().parent.parent
-SCENE_RESET = "trigger:/sim_robot/reset_scene@/sim_robot/seed"
 SEED = 0
 # Bounds, about twice the worst of seeds 0-2 measured with benchmarks/parity.py (forward arm:
 # qpos RMS 0.0064-0.0131 rad mean per step, TCP 6-10 mm mean and 8.5-12.7 mm max).
@@ -61,7 +60,7 @@ def test_scripted_grasp_parity(start_robot, tmp_path: Path, mode: str) -> None:
     """The same actions pick the cube both ways, and the robot's joints and TCP stay within the
     stated bounds of the pure sim's at every step."""
     config = start_state_robot(start_robot, tmp_path, mode)
-    env = RealEnv(policy_env(mode), robot_config=config, scene_reset=SCENE_RESET)
+    env = RealEnv(policy_env(mode), robot_config=config, scene_reset=SIM_ROBOT_SCENE_RESET)
     try:
         pure, real, gap = parity(env, "PickCube-v1", SEED)
     finally:
@@ -85,7 +84,10 @@ def test_latency_wrapper_models_the_robots_latency(start_robot, tmp_path: Path) 
     mode = "pd_joint_delta_pos"
     config = start_state_robot(start_robot, tmp_path, mode)
     env = RealEnv(
-        policy_env(mode), robot_config=config, scene_reset=SCENE_RESET, latency_steps=LATENCY
+        policy_env(mode),
+        robot_config=config,
+        scene_reset=SIM_ROBOT_SCENE_RESET,
+        latency_steps=LATENCY,
     )
     try:
         plain, real, gap = parity(env, "PickCube-v1", SEED)
@@ -118,7 +120,7 @@ def test_camera_through_ros_matches_sim_render(start_robot, tmp_path: Path) -> N
     expected, _ = reference.reset(seed=SEED)
     reference.close()
     sim = policy_env(obs_mode="rgb+depth")
-    env = RealEnv(sim, robot_config=config, scene_reset=SCENE_RESET)
+    env = RealEnv(sim, robot_config=config, scene_reset=SIM_ROBOT_SCENE_RESET)
     try:
         env.reset(seed=SEED)
         obs, *_ = env.step(np.zeros(8, dtype=np.float32))  # a frame rendered after the reset
@@ -138,7 +140,7 @@ def test_dropped_topic_raises_stale_input_naming_it(start_robot, tmp_path: Path)
     StaleInputError naming /joint_states, instead of acting on an old reading."""
     config = sim_config(tmp_path, cameras=False)
     start_robot("sim_robot", robot_config=str(config), seed=SEED, reset_scene_service=True)
-    env = RealEnv(policy_env(), robot_config=config, scene_reset=SCENE_RESET)
+    env = RealEnv(policy_env(), robot_config=config, scene_reset=SIM_ROBOT_SCENE_RESET)
     try:
         env.reset(seed=SEED)
         env.step(np.zeros(8, dtype=np.float32))

@@ -41,6 +41,7 @@ from maniskill_real.ros.image import depth_from_image, image_to_numpy
 from maniskill_real.ros.node import RosNode
 from maniskill_real.ros.stamps import stamp_to_ns
 from maniskill_real.tools.processes import RobotProcess
+from maniskill_real.tools.rollout import SIM_ROBOT_SCENE_RESET
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = load_robot_config("panda")
@@ -48,7 +49,6 @@ ARM = list(CONFIG.controllers["arm"].joints)
 FINGERS = list(CONFIG.controllers["gripper"].joints)
 CAMERA = CONFIG.cameras["base_camera"]
 FOV = 1.8  # rad: wider than PickCube's pi/2 base camera, as a real camera must be
-SCENE_RESET = "trigger:/sim_robot/reset_scene@/sim_robot/seed"
 WIDTH, HEIGHT = 640, 480
 
 
@@ -496,7 +496,7 @@ def test_real_env_on_another_task(start_robot: Callable[..., RobotProcess]) -> N
         reward_mode="sparse",
         sim_backend="physx_cpu",
     )
-    env = RealEnv(sim, robot_config="panda_sim", scene_reset=SCENE_RESET)
+    env = RealEnv(sim, robot_config="panda_sim", scene_reset=SIM_ROBOT_SCENE_RESET)
     try:
         obs, info = env.reset(seed=0)
         assert obs.shape == sim.observation_space.shape

@@ -23,9 +23,12 @@ SHIFT_RESOLUTION = 0.25
 """Control periods between the time shifts tried."""
 MIN_MOTION = 0.01
 """rad: targets that move less than this over the window tell nothing about a lag (0 s)."""
-TIE = 1.05
-"""A shift whose mean squared error is within this factor of the best is as good: the smallest
-such shift is the lag (a slow, smooth path fits a range of shifts)."""
+TIE = 2.0
+"""A shift whose mean squared error is within this factor of the best is as good, and the
+smallest such shift is the lag: a slow path fits a range of shifts, and where a jittery policy
+moves its targets more than the arm moves (delta actions on a smoothing arm), the error's
+sampling noise over a window is tens of percent. A real delay on a moving path costs the
+on-time shifts many times the best."""
 
 
 class TrackingMonitor:
@@ -91,7 +94,7 @@ class TrackingMonitor:
         # measurement taken after n targets: on time at path index n - 1, late by g periods
         # at n - 1 - g; only those that the largest shift still finds on the kept path
         usable = counts - 1 - self.max_shift >= first
-        if usable.sum() < 3:
+        if usable.sum() < self.window // 2:
             return 0.0
         counts = counts[usable]
         m = np.array([q for (_, q), ok in zip(measured, usable, strict=True) if ok])

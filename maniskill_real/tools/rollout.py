@@ -7,8 +7,10 @@ actions. These functions record both rollouts and the numbers that answer it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -17,6 +19,49 @@ import numpy as np
 from maniskill_real.core.clock import Stats
 from maniskill_real.core.poses import pose_gap
 from maniskill_real.env import sim_bridge
+
+SIM_ROBOT_SCENE_RESET = "trigger:/sim_robot/reset_scene@/sim_robot/seed"
+"""RealEnv's scene reset on sim_robot (run with reset_scene_service:=true): its ~/reset_scene
+after the seed parameter, so the robot's world is the seed's."""
+
+
+@contextmanager
+def on_sim_robot(
+    config: str | Path, mode: str, log: Path, latency_steps: int = 0, **robot_params: object
+) -> Iterator[Any]:
+    """A RealEnv on a PickCube-v1 state env in ``mode``, against sim_robot (its own process,
+    scene resets through its service, ``robot_params`` as node parameters); both closed after."""
+    import mani_skill.envs  # noqa: F401 - registers PickCube-v1
+
+    from maniskill_real.env.real_env import RealEnv
+    from maniskill_real.tools.processes import RobotProcess
+
+    with RobotProcess(
+        "sim_robot",
+        log,
+        robot_config=str(config),
+        control_mode=mode,
+        reset_scene_service=True,
+        **robot_params,
+    ):
+        sim = gym.make(
+            "PickCube-v1",
+            obs_mode="state",
+            control_mode=mode,
+            reward_mode="sparse",
+            sim_backend="physx_cpu",
+        )
+        env = RealEnv(
+            sim,
+            robot_config=config,
+            scene_reset=SIM_ROBOT_SCENE_RESET,
+            latency_steps=latency_steps,
+        )
+        try:
+            yield env
+        finally:
+            env.close()
+            sim.close()
 
 
 @dataclass
