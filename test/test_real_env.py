@@ -593,8 +593,10 @@ class TestPandaTrajectoryArm:
                 obs["extra"]["goal_pos"] = torch.full_like(obs["extra"]["goal_pos"], 123.0)
                 return obs if unflattened else self._flatten_raw_obs(obs)
 
-        config = load_robot_config(configs.fast)
-        env = envs.real(envs.sim("pd_joint_delta_pos"), configs.fast, cls=HoldStill, listeners=2)
+        # patient: the test's waits must not make RealEnv re-read the joints (the expected
+        # targets are computed from the observed qpos)
+        config = load_robot_config(configs.patient)
+        env = envs.real(envs.sim("pd_joint_delta_pos"), configs.patient, cls=HoldStill, listeners=2)
         ref = Reference(envs.sim("pd_joint_delta_pos"))
         obs, _ = env.reset(seed=0)
         assert int((obs == 123.0).sum()) == 3

@@ -179,12 +179,8 @@ class SafetyFilter:
         state it then reads: an arm still moving away from a reversed target would otherwise
         be sent back faster than its limit). The change per step is bounded from both the
         reading and that later place."""
-        report = SafetyReport()
-        target = np.asarray(target, dtype=np.float64)
-        if not np.all(np.isfinite(target)):
-            raise SafetyError(f"non-finite position targets {target.tolist()}")
+        target, report = self._begin(target, "position targets")
         target = self._limit("position", target, self.lower, self.upper, report)
-        report.blend = min(1.0, (self.steps + 1) / max(1, self.config.blend_in_steps))
         step = self.max_velocity * self.dt * report.blend
         later = measured if moving is None else measured + np.where(self.tracked, moving, 0.0)
         low = np.maximum(measured, later) - step
@@ -214,15 +210,20 @@ class SafetyFilter:
                 )
         return target, report
 
+    def _begin(self, target: np.ndarray, what: str) -> tuple[np.ndarray, SafetyReport]:
+        """A step's targets as float64, refused if not finite, and its report with the
+        blend-in factor of this step."""
+        target = np.asarray(target, dtype=np.float64)
+        if not np.all(np.isfinite(target)):
+            raise SafetyError(f"non-finite {what} {target.tolist()}")
+        blend = min(1.0, (self.steps + 1) / max(1, self.config.blend_in_steps))
+        return target, SafetyReport(blend=blend)
+
     def velocities(
         self, target: np.ndarray, measured: np.ndarray
     ) -> tuple[np.ndarray, SafetyReport]:
         """Velocity targets capped, ramped in, and zeroed where they push past a limit."""
-        report = SafetyReport()
-        target = np.asarray(target, dtype=np.float64)
-        if not np.all(np.isfinite(target)):
-            raise SafetyError(f"non-finite velocity targets {target.tolist()}")
-        report.blend = min(1.0, (self.steps + 1) / max(1, self.config.blend_in_steps))
+        target, report = self._begin(target, "velocity targets")
         cap = self.max_velocity * report.blend
         target = self._limit("velocity", target, -cap, cap, report)
         outward = ((measured <= self.lower) & (target < 0)) | (
