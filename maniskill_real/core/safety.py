@@ -200,14 +200,9 @@ class SafetyFilter:
         if not np.all(np.isfinite(target)):
             raise SafetyError(f"non-finite reset target {target.tolist()}")
         target = self._limit("position", target, self.lower, self.upper, report)
-        box = self.config.workspace
-        if box is not None and self.tcp_position is not None:
-            p = self.tcp_position(target)
-            if np.any(p < box[0]) or np.any(p > box[1]):
-                raise SafetyError(
-                    f"workspace limit: the reset target puts the TCP at {np.round(p, 4).tolist()}"
-                    f", outside the box {list(box[0])} .. {list(box[1])} (safety.workspace)"
-                )
+        outside = self._tcp_outside(target)
+        if outside is not None:
+            raise self._workspace_error("the reset target", outside)
         return target, report
 
     def _begin(self, target: np.ndarray, what: str) -> tuple[np.ndarray, SafetyReport]:
@@ -240,29 +235,37 @@ class SafetyFilter:
     def _workspace(
         self, target: np.ndarray, measured: np.ndarray, report: SafetyReport
     ) -> np.ndarray:
-        box = self.config.workspace
-        if box is None or self.tcp_position is None:
+        """Inside the box, or pulled back towards the measured configuration (clip)."""
+        outside = self._tcp_outside(target)
+        if outside is None:
             return target
-        low, high = (np.asarray(b, dtype=np.float64) for b in box)
-
-        def inside(q: np.ndarray) -> bool:
-            p = self.tcp_position(q)
-            return bool(np.all(p >= low) and np.all(p <= high))
-
-        if inside(target):
-            return target
-        if self.config.on_limit.get("workspace", "refuse") == "refuse" or not inside(measured):
-            p = self.tcp_position(target)
-            raise SafetyError(
-                f"workspace limit: the target puts the TCP at {np.round(p, 4).tolist()}, outside "
-                f"the box {low.tolist()} .. {high.tolist()} (safety.workspace)"
-            )
+        if (
+            self.config.on_limit.get("workspace", "refuse") == "refuse"
+            or self._tcp_outside(measured) is not None
+        ):
+            raise self._workspace_error("the target", outside)
         lo, hi = 0.0, 1.0  # fraction of the way from measured to target; lo is inside
         for _ in range(12):
             mid = 0.5 * (lo + hi)
-            if inside(measured + mid * (target - measured)):
+            if self._tcp_outside(measured + mid * (target - measured)) is None:
                 lo = mid
             else:
                 hi = mid
         report.clipped["workspace"] = list(range(len(target)))
         return measured + lo * (target - measured)
+
+    def _tcp_outside(self, q: np.ndarray) -> np.ndarray | None:
+        """The TCP position at ``q`` if it lies outside the workspace box; None if inside, or
+        if no box (or no kinematics) is configured."""
+        box = self.config.workspace
+        if box is None or self.tcp_position is None:
+            return None
+        p = self.tcp_position(q)
+        return p if np.any(p < box[0]) or np.any(p > box[1]) else None
+
+    def _workspace_error(self, what: str, tcp: np.ndarray) -> SafetyError:
+        low, high = (np.asarray(b, dtype=np.float64).tolist() for b in self.config.workspace)
+        return SafetyError(
+            f"workspace limit: {what} puts the TCP at {np.round(tcp, 4).tolist()}, outside the "
+            f"box {low} .. {high} (safety.workspace)"
+        )

@@ -291,13 +291,10 @@ class RealEnv(sim_bridge.SimEnvCode):
 
     def _hold(self, fault: str) -> None:
         """Fault: drop every queued command (after a release in flight), then hold."""
-        if self._releaser is None:
+        with self._release_lock():
             self._fault = fault
-            self.port.hold(fault)
-            return
-        with self._releaser.lock:
-            self._fault = fault
-            self._releaser.drop()
+            if self._releaser is not None:
+                self._releaser.drop()
             self.port.hold(fault)
 
     def _on_release_error(self, error: BaseException) -> None:
@@ -332,8 +329,8 @@ class RealEnv(sim_bridge.SimEnvCode):
             measured = self.agent.get_qpos()[0].double().numpy()
             velocity, lead = np.zeros_like(measured), 0.0
         else:
-            measured, velocity, age = newest
-            lead = age + COMMAND_TRANSPORT_S
+            measured, velocity, newest_age = newest
+            lead = newest_age + COMMAND_TRANSPORT_S
         if interface == "velocity":
             safe, report = self.safety.velocities(values, measured)
         else:
@@ -379,7 +376,7 @@ class RealEnv(sim_bridge.SimEnvCode):
         self._require_ready()
         action = self._check_action(action)  # a bad action sends nothing and faults nothing
         try:
-            with self._twin_in_use():
+            with self._release_lock():
                 # The twin holds the observation's readings (synced at the end of the last
                 # step): again only if they were re-read, or if a plain BaseRealAgent (whose
                 # get_qpos may read the robot live, not the last capture) answers.
@@ -391,14 +388,14 @@ class RealEnv(sim_bridge.SimEnvCode):
             self._elapsed_steps += 1
             overran, late = self.clock.wait_next()
             release = self._await_release()
-            with self._twin_in_use():
+            with self._release_lock():
                 self._sample()
             sampled = time.monotonic()
         except BaseException as error:
             self._on_fault(error)
             raise
         self.guard.live()
-        with self._twin_in_use():
+        with self._release_lock():
             info = self.get_info()
             info["timing"] = {
                 **info["timing"],
@@ -419,9 +416,10 @@ class RealEnv(sim_bridge.SimEnvCode):
                 terminated = terminated | torch.as_tensor(info[key]).bool().reshape(1)
         return obs, reward, terminated, torch.zeros(1, dtype=torch.bool), info
 
-    def _twin_in_use(self) -> AbstractContextManager:
-        """Held while this thread uses the twin: a release (``latency_steps`` >= 1) runs the
-        gate, whose workspace check poses the twin's kinematics, on its own thread."""
+    def _release_lock(self) -> AbstractContextManager:
+        """The lock a release (``latency_steps`` >= 1) runs under, on its own thread: held by a
+        hold (nothing queued goes out after it), and while a step uses the twin (the gate's
+        workspace check poses the twin's kinematics)."""
         return self._releaser.lock if self._releaser is not None else nullcontext()
 
     def _step_action(self, action: torch.Tensor) -> torch.Tensor:
