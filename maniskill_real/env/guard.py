@@ -3,7 +3,8 @@ watchdog.
 
 - SIGINT and SIGTERM: the handler holds the robot and closes the env (node and executor thread
   gone, so the interpreter can exit cleanly), then raises ``KeyboardInterrupt`` or
-  ``SystemExit(143)`` as the default handlers would. The previous handlers come back on
+  ``SystemExit(143)`` as the default handlers would (at the end of a step or reset that was
+  running: see ``run``). The previous handlers come back on
   ``uninstall()``. Only the main thread can install handlers; elsewhere the guard says so once.
 - A watchdog thread: while the env is live, no ``step()`` for longer than ``timeout`` (the
   policy stalled, a debugger stopped, an exception was swallowed) holds the robot, and the env
@@ -43,6 +44,10 @@ class HoldGuard:
         """Why the watchdog held the robot (None if it didn't)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._running = 0
+        """Steps or resets running (``run``) on the main thread."""
+        self._pending: int | None = None
+        """A signal handled during one: raised when it ends."""
 
     # -- signals --------------------------------------------------------------------------
     def install(self) -> None:
@@ -62,14 +67,28 @@ class HoldGuard:
                 signal.signal(sig, handler)
         self._previous.clear()
 
+    def run(self, call: Callable[[], Any]) -> Any:
+        """Run a step or reset. A signal that arrives meanwhile holds the robot at once; its
+        exception is raised when ``call`` returns or fails, not in the middle of it, where a C
+        extension converting an argument would swallow it (pybind11 reports a TypeError)."""
+        self._running += 1
+        try:
+            return call()
+        finally:
+            self._running -= 1
+            if not self._running and self._pending is not None:
+                signum, self._pending = self._pending, None
+                _raise_for(signum)
+
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         try:
             self._close()  # holds first, then leaves the graph
         finally:
             self.uninstall()
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise SystemExit(128 + signum)
+        if self._running:
+            self._pending = signum
+        else:
+            _raise_for(signum)
 
     # -- watchdog -------------------------------------------------------------------------
     def start_watchdog(self) -> None:
@@ -111,3 +130,10 @@ class HoldGuard:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=1.0)
         self.uninstall()
+
+
+def _raise_for(signum: int) -> None:
+    """What the default handlers do: KeyboardInterrupt for SIGINT, exit 128 + signum else."""
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + signum)

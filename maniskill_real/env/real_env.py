@@ -254,10 +254,12 @@ class RealEnv(sim_bridge.SimEnvCode):
 
     # -- gym API: runs the user's wrapper chain on real step/reset -----------------------
     def step(self, action: Any):
-        return self.wrappers.call(lambda env: env.step(action))
+        return self.guard.run(lambda: self.wrappers.call(lambda env: env.step(action)))
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        return self.wrappers.call(lambda env: env.reset(seed=seed, options=options))
+        return self.guard.run(
+            lambda: self.wrappers.call(lambda env: env.reset(seed=seed, options=options))
+        )
 
     def close(self) -> None:
         """Leave the robot holding its position and the ROS graph, then close the wrappers
