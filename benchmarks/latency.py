@@ -27,11 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from maniskill_real.config import fastdds_profile
+from maniskill_real.tools.isolation import isolate_ros_graph
 
-os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
-os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
+isolate_ros_graph()
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = "panda_mock"
 SIM_ENV = {"obs_mode": "state", "control_mode": "pd_joint_delta_pos", "reward_mode": "sparse"}

@@ -12,18 +12,15 @@ Never asserts: test/test_parity.py holds the bounds. This prints the figures the
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from pathlib import Path
 
 import yaml
 
-from maniskill_real.config import fastdds_profile
+from maniskill_real.tools.isolation import isolate_ros_graph
 
-os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
+isolate_ros_graph()
 REPO = Path(__file__).resolve().parent.parent
-os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
 
 MODES = ("pd_joint_delta_pos", "pd_ee_delta_pose")
 

@@ -45,11 +45,9 @@ from typing import Any
 import numpy as np
 import yaml
 
-from maniskill_real.config import fastdds_profile
+from maniskill_real.tools.isolation import isolate_ros_graph
 
-os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
-os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
+isolate_ros_graph()
 REPO = Path(__file__).resolve().parent.parent
 
 JS_FAULTS = ("duplicate_name", "nan", "future_stamp", "zero_stamp")

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from maniskill_real.config import fastdds_profile
+from maniskill_real.tools.isolation import isolate_ros_graph
 from maniskill_real.tools.processes import RobotProcess
 
-# One DDS domain per test run, on loopback only, so parallel runs and other graphs never mix.
-os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
-os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
+# A DDS domain of its own per test run, on loopback only: parallel runs, a robot on this host
+# and other graphs never mix (tools/isolation.py).
+isolate_ros_graph()
 
 
 @contextmanager

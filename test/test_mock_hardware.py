@@ -205,6 +205,9 @@ class TestNamespace:
             assert env.agent.inputs.joint_states.topic == "/left/joint_states"
             obs, _ = env.reset(seed=0)
             assert obs["sensor_data"]["base_camera"]["rgb"].shape == (1, 128, 128, 3)
+            arm = env.agent.commands["arm"]
+            # The controller and this probe: discovery done, so a missing message is a send's.
+            wait_until(lambda: arm.subscriber_count == 2, 5.0, "the probe to be discovered")
             env.step(np.zeros(8, dtype=np.float32))
             wait_until(lambda: trajectories, 5.0, "a trajectory on /left/arm_controller")
             node = probe.node

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maniskill_real.config import fastdds_profile
+from maniskill_real.tools.isolation import isolate_ros_graph
 from maniskill_real.tools.processes import RobotProcess
 
 ROBOTS = {
@@ -44,9 +44,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    # Before the robot process starts: it inherits the profile (RealEnv's node sets it too).
-    os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
+    if args.no_start:
+        os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    else:
+        # Before the robot process starts: it inherits the domain and the profile. On a domain
+        # shared with a robot already running here, the demo's commands would reach both.
+        domain = isolate_ros_graph()
+        print(f"ROS_DOMAIN_ID {domain}: no other process on this host uses it")
 
     import cv2
     import gymnasium as gym
