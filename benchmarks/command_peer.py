@@ -1,15 +1,15 @@
 """step_cost.py's other process: when each command reaches it, and a world that reports the task.
 
     python benchmarks/command_peer.py --topic arm_controller/joint_trajectory --out ARRIVALS.json
-                                      [--task KEY ...]
+                                      [--task KEY ...] [--task-rate HZ]
 
 Subscribes to one command topic as a ros2_control controller does (reliable, depth 1) and
 records, per message, the DDS receive time (``received_timestamp``: the system clock when the
 middleware took the sample, before this process's Python executor ran) and the callback's
 monotonic time. SIGINT or SIGTERM ends the recording; the JSON is written then. Prints
 "listening" once subscribed. Each ``--task`` key is published as std_msgs/Bool false on
-``task/<key>`` at 100 Hz, as sim_robot publishes its evaluate() (robot config
-``task_namespace: task``).
+``task/<key>`` at ``--task-rate`` (the control rate: sim_robot publishes its evaluate() after
+each control step; robot config ``task_namespace: task``).
 """
 
 from __future__ import annotations
@@ -27,14 +27,13 @@ from trajectory_msgs.msg import JointTrajectory
 
 from maniskill_real.ros.node import STATE_QOS, RosNode
 
-TASK_RATE = 100.0
-
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--topic", required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--task", nargs="*", default=[], help="task booleans to publish")
+    p.add_argument("--task-rate", type=float, default=20.0, help="Hz of the task booleans")
     args = p.parse_args()
     received: list[int] = []
     callback: list[int] = []
@@ -50,7 +49,8 @@ def main() -> None:
     try:
         ros.subscribe(JointTrajectory, args.topic, on_msg)
         task = [ros.publisher(Bool, f"task/{key}", STATE_QOS) for key in args.task]
-        ros.node.create_timer(1.0 / TASK_RATE, lambda: [p.publish(Bool(data=False)) for p in task])
+        world = Bool(data=False)
+        ros.node.create_timer(1.0 / args.task_rate, lambda: [p.publish(world) for p in task])
         print("listening", flush=True)
         stop.wait()
     finally:

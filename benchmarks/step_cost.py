@@ -15,6 +15,8 @@
 - rates: the highest control rate with zero overruns over ``--rate-steps`` steps (state obs).
 - arrival: when the command computed after tick k reaches a subscriber in another process
   (benchmarks/command_peer.py, its DDS receive time), after tick k, p50/p99, per case.
+- CPU: the RealEnv process's CPU time over the overhead run's wall time (100%: one core), its
+  ROS inputs included (read when a step samples them, not per message: ros/node.py ``Latest``).
 - profile: cProfile's top 10 (self time) of RealEnv.step, the wait left out.
 
 Never asserts on time: the machine it runs on decides the absolute figures; compare ratios.
@@ -26,6 +28,7 @@ import argparse
 import cProfile
 import json
 import logging
+import os
 import pstats
 import signal
 import subprocess
@@ -260,6 +263,8 @@ class RealRun:
     ticks: list[float]
     """Monotonic time of the tick after which each next command was computed."""
     overruns: int
+    cpu: float = 0.0
+    """This process's CPU time over the run's wall time (1.0: one core busy)."""
     profile: pstats.Stats | None = None
 
 
@@ -277,12 +282,16 @@ def real_run(case: Case, config: Path, steps: int, rate: float, profile_steps: i
             env.step(action)
         overruns = env.clock.overruns
         run = RealRun([], [], 0)
+        cpu_start, wall_start = os.times(), time.monotonic()
         for _ in range(steps):
             start = time.perf_counter()
             env.step(action)
             run.overheads.append(time.perf_counter() - start - env.clock.waited)
             run.ticks.append(env.clock.tick_time())
         run.overruns = env.clock.overruns - overruns
+        cpu_end = os.times()
+        cpu = cpu_end.user + cpu_end.system - cpu_start.user - cpu_start.system
+        run.cpu = cpu / (time.monotonic() - wall_start)
         if profile_steps:
             profiler = cProfile.Profile()
             for _ in range(profile_steps):
@@ -316,7 +325,7 @@ def top10(stats: pstats.Stats, steps: int) -> str:
 class Peer:
     """benchmarks/command_peer.py: on the arm's command topic, publishing PickCube's task."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, task_rate: float) -> None:
         self.out = out
         self.log = open(out.with_suffix(".log"), "w")  # noqa: SIM115 - closed in arrivals()
         self.proc = subprocess.Popen(
@@ -327,6 +336,8 @@ class Peer:
                 ARM_TOPIC,
                 "--out",
                 str(out),
+                "--task-rate",
+                str(task_rate),
                 "--task",
                 *TASK_KEYS,
             ],
@@ -337,6 +348,7 @@ class Peer:
         deadline = time.monotonic() + 60.0
         while "listening" not in out.with_suffix(".log").read_text():
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()  # its own session: nothing else would stop it
                 raise RuntimeError(f"command_peer did not start: {out.with_suffix('.log')}")
             time.sleep(0.1)
 
@@ -373,6 +385,9 @@ def main() -> None:
     p.add_argument("--cases", type=int, nargs="+", help="case numbers to run (1-based)")
     p.add_argument("--no-profile", action="store_true")
     args = p.parse_args()
+    # A timeout's SIGTERM unwinds through the finally blocks that stop the peer and the mock
+    # (their own sessions: left running, they would load every later measurement).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     steps = args.steps or (100 if args.quick else 600)
     rate_steps = args.rate_steps or (500 if args.quick else 5000)
     profile_steps = 0 if args.no_profile else (50 if args.quick else 200)
@@ -380,7 +395,7 @@ def main() -> None:
     cases = [CASES[i - 1] for i in args.cases] if args.cases else list(CASES)
     profiles: dict[str, str] = {}
     runs: list[tuple[Case, RealRun, list[float]]] = []
-    peer = Peer(logs / "arrivals.json")
+    peer = Peer(logs / "arrivals.json", args.rate)
     try:
         for case in cases:
             config = write_config(case, logs)
@@ -399,7 +414,7 @@ def main() -> None:
     print("arrival: the command computed after tick k reaches another process, after tick k")
     print(
         f"{'case':<28} {'RealEnv p50/p99 ms':>19} {'Sim2RealEnv p50/p99 ms':>23} "
-        f"{'ratio p50':>9} {'p99':>6} {'overruns':>8} {'arrival p50/p99 ms':>19}"
+        f"{'ratio p50':>9} {'p99':>6} {'overruns':>8} {'arrival p50/p99 ms':>19} {'CPU':>5}"
     )
     for case, run, ref in runs:
         real = run.overheads
@@ -408,7 +423,7 @@ def main() -> None:
             f"{case.label:<28} {ms(real, 50):>9.3f}/{ms(real, 99):<9.3f} "
             f"{ms(ref, 50):>11.3f}/{ms(ref, 99):<11.3f} {ms(real, 50) / ms(ref, 50):>8.2f}x "
             f"{ms(real, 99) / ms(ref, 99):>5.2f}x {run.overruns:>8} "
-            f"{ms(arrival, 50):>9.3f}/{ms(arrival, 99):<9.3f}"
+            f"{ms(arrival, 50):>9.3f}/{ms(arrival, 99):<9.3f} {run.cpu:>5.0%}"
         )
     for label, table in profiles.items():
         print(f"\nprofile of RealEnv.step ({label.strip()}, cProfile, per step):\n{table}")
