@@ -96,6 +96,17 @@ def _refuse_changes(params: list[Any]) -> SetParametersResult:
     )
 
 
+def poll_until(condition: Callable[[], bool], timeout: float, period: float = 0.01) -> bool:
+    """Whether ``condition`` became true within ``timeout``, asked every ``period`` s (for
+    graph and reader state, which no callback announces)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(period)
+    return True
+
+
 def _unused(msg: Any) -> None:
     """The callback of a subscription no executor runs (rclpy requires one)."""
 
@@ -150,11 +161,8 @@ class Latest(Generic[MsgT]):
 
     def wait(self, timeout: float) -> None:
         """Block until a first message arrived, or raise TopicTimeoutError."""
-        deadline = time.monotonic() + timeout
-        while self.get()[0] is None:
-            if time.monotonic() > deadline:
-                raise TopicTimeoutError(self.topic, timeout)
-            time.sleep(self.POLL_S)
+        if not poll_until(lambda: self.get()[0] is not None, timeout, self.POLL_S):
+            raise TopicTimeoutError(self.topic, timeout)
 
 
 class RosNode:
@@ -241,11 +249,8 @@ class RosNode:
     def wait_for_clock(self, timeout: float) -> None:
         """Block until the ROS clock runs: with use_sim_time it reads 0 until the first /clock
         message (rclpy/time_source.py), and ages computed against 0 would look fresh."""
-        deadline = time.monotonic() + timeout
-        while self.now_ns() == 0:
-            if time.monotonic() > deadline:
-                raise TopicTimeoutError("/clock", timeout)
-            time.sleep(0.01)
+        if not poll_until(lambda: self.now_ns() != 0, timeout):
+            raise TopicTimeoutError("/clock", timeout)
 
     def latest(
         self, msg_type: type[MsgT], topic: str, qos: QoSProfile = LATEST_QOS
@@ -289,12 +294,7 @@ class RosNode:
 
     def wait_for_subscribers(self, publisher: Any, timeout: float) -> bool:
         """Let discovery finish, so the first command is not sent into the void."""
-        deadline = time.monotonic() + timeout
-        while publisher.get_subscription_count() == 0:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.01)
-        return True
+        return poll_until(lambda: publisher.get_subscription_count() > 0, timeout)
 
     def call(self, srv_type: type, service: str, request: Any, timeout: float) -> Any:
         """Call a service from any thread but the executor's; raise on timeout."""

@@ -68,7 +68,8 @@ def isolate_ros_graph() -> int:
     ``ROS_DOMAIN_ID`` already set is kept if it is free. Returns the domain."""
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
-    preferred = int(os.environ.get("ROS_DOMAIN_ID", DOMAINS[os.getpid() % len(DOMAINS)]))
+    # (set but empty: unset, as rcl reads it)
+    preferred = int(os.environ.get("ROS_DOMAIN_ID") or DOMAINS[os.getpid() % len(DOMAINS)])
     domain = free_domain(preferred)
     os.environ["ROS_DOMAIN_ID"] = str(domain)
     return domain
