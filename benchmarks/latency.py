@@ -112,6 +112,7 @@ def run_case(
         start = time.monotonic()
         tick = env.clock.tick_time()
         action = np.zeros(env.action_space.shape, dtype=np.float32)
+        action[-1] = 1.0  # the gripper open, as reset left it: no motion at all
         schedule, released = [], []
         for _ in range(steps):
             timing = env.step(action)[4]["timing"]

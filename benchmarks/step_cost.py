@@ -90,6 +90,14 @@ CASES = (
 )
 
 
+def still_action(shape: tuple[int, ...]) -> np.ndarray:
+    """The instant policy's action: no arm motion, Panda's gripper open as reset left it (an
+    ideal mock would jump the fingers to a zero action's opening, a speed the gate refuses)."""
+    action = np.zeros(shape, np.float32)
+    action[-1] = 1.0
+    return action
+
+
 def ms(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) * 1e3
 
@@ -239,7 +247,7 @@ def reference_overheads(case: Case, steps: int, rate: float) -> list[float]:
     try:
         env = Reference(sim, agent, real_reset, skip_data_checks=True, control_freq=10**9)
         env.reset(seed=0)
-        action = np.zeros(env.action_space.shape, np.float32)
+        action = still_action(env.action_space.shape)
         clock = TickClock(1.0 / rate)
         out = []
         for i in range(WARMUP + steps):
@@ -277,7 +285,7 @@ def real_run(case: Case, config: Path, steps: int, rate: float, profile_steps: i
     env = RealEnv(sim, robot_config=config, scene_reset="none", control_freq=rate)
     try:
         env.reset(seed=0)
-        action = np.zeros(env.action_space.shape, np.float32)
+        action = still_action(env.action_space.shape)
         for _ in range(WARMUP):
             env.step(action)
         overruns = env.clock.overruns

@@ -17,13 +17,22 @@ class Calls:
         self.ran: list[tuple[str, float, float]] = []
         self.errors: list[BaseException] = []
         self.lock = threading.Lock()
+        self.prepared: list[tuple[str, float]] = []
 
     def make(self, name: str):
-        def call(deadline: float) -> None:
-            with self.lock:
-                self.ran.append((name, deadline, time.monotonic()))
+        """A prepare that notes when it ran, returning a send that notes when it ran."""
 
-        return call
+        def prepare(deadline: float):
+            with self.lock:
+                self.prepared.append((name, time.monotonic()))
+
+            def send() -> None:
+                with self.lock:
+                    self.ran.append((name, deadline, time.monotonic()))
+
+            return send
+
+        return prepare
 
 
 @pytest.fixture
@@ -80,7 +89,7 @@ def test_a_failing_call_reports_and_drops_the_rest(releaser: Releaser, calls: Ca
     """Nothing queued runs after a call that raised (RealEnv: a release the gate refused)."""
     now = time.monotonic()
 
-    def refuse(deadline: float) -> None:
+    def refuse(deadline: float):
         raise RuntimeError("refused")
 
     releaser.schedule(now + 0.02, refuse)
@@ -98,3 +107,49 @@ def test_closed_releaser_takes_no_more(calls: Calls) -> None:
     assert calls.ran == []
     with pytest.raises(RuntimeError, match="closed"):
         r.schedule(time.monotonic(), calls.make("b"))
+
+
+def test_prepared_at_most_spin_s_early_then_sent_at_the_deadline(
+    releaser: Releaser, calls: Calls
+) -> None:
+    """RealEnv gates and builds a release in the prepare, so that only the publish runs at
+    the deadline."""
+    deadline = time.monotonic() + 0.05
+    releaser.schedule(deadline, calls.make("a"))
+    assert releaser.wait_done(deadline, timeout=10.0)
+    [(_, prepared)] = calls.prepared
+    [(_, _, sent)] = calls.ran
+    assert deadline - releaser.spin_s <= prepared <= sent and sent >= deadline
+
+
+def test_a_drop_after_the_prepare_sends_nothing(releaser: Releaser, calls: Calls) -> None:
+    """A fault's hold between the prepare and the deadline: the prepared command never goes."""
+    prepare = calls.make("a")
+
+    def prepare_then_fault(deadline: float):
+        send = prepare(deadline)
+        releaser.drop()  # as RealEnv's hold does, from any thread (the lock is re-entrant)
+        return send
+
+    deadline = time.monotonic() + 0.03
+    releaser.schedule(deadline, prepare_then_fault)
+    assert releaser.wait_done(deadline + 1.0, timeout=10.0)
+    time.sleep(0.05)
+    assert [name for name, _ in calls.prepared] == ["a"] and calls.ran == []
+
+
+def test_a_failing_send_reports_and_drops_the_rest(releaser: Releaser, calls: Calls) -> None:
+    """The send re-checks (RealEnv: a fault, or a reading gone stale since the prepare)."""
+    now = time.monotonic()
+
+    def stale(deadline: float):
+        def send() -> None:
+            raise RuntimeError("stale at send time")
+
+        return send
+
+    releaser.schedule(now + 0.02, stale)
+    releaser.schedule(now + 0.04, calls.make("after"))
+    assert releaser.wait_done(now + 0.04, timeout=10.0)
+    assert [str(e) for e in calls.errors] == ["stale at send time"]
+    assert calls.ran == [] and releaser.pending() == 0

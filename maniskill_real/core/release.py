@@ -2,13 +2,17 @@
 
 RealEnv's deterministic latency (``latency_steps`` d >= 1) hands the command computed at tick k
 to a ``Releaser`` due at tick k + d. The thread sleeps until ``spin_s`` before the deadline
-(a sleep wakes up late by the scheduler's slack, more on a loaded machine), then spins on the
-monotonic clock until the deadline and runs the call. Calls run one at a time, in deadline
-order, under ``lock``; :meth:`drop` takes the same lock, so after it returns no dropped call
-runs, and none is half-way through (a fault's hold is published after any release in flight).
+(a sleep wakes up late by the scheduler's slack, more on a loaded machine), *prepares* the
+call (RealEnv: the safety gate and the messages), spins on the monotonic clock until the
+deadline and *sends* it: what happens at the deadline is only the publish, so its time does not
+vary with the gate's (on the 2-core VM, code that slept a control period runs several times
+slower than warm code: benchmarks/step_cost.py measures that "cold" factor). Calls run one at a
+time, in deadline order, each phase under ``lock``; :meth:`drop` takes the same lock, so after
+it returns no dropped call is sent, and none is half-way through (a fault's hold is published
+after any release in flight).
 
-A call that raises is reported to ``on_error`` (on the release thread, with ``lock`` held) and
-the queue is dropped: nothing queued after a failed release goes out.
+A prepare or send that raises is reported to ``on_error`` (on the release thread, with ``lock``
+held) and the queue is dropped: nothing queued after a failed release goes out.
 """
 
 from __future__ import annotations
@@ -20,20 +24,27 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 SPIN_S = 0.001
-"""s: how long before its deadline the release thread stops sleeping and spins."""
+"""s: how long before its deadline the release thread stops sleeping, prepares, and spins."""
+
+Send = Callable[[], None]
+Prepare = Callable[[float], Send]
+"""``prepare(deadline)`` runs up to ``spin_s`` before the deadline; the ``send`` it returns
+runs at the deadline."""
 
 
 @dataclass(order=True)
 class _Item:
     deadline: float
     seq: int
-    fn: Callable[[float], None] = field(compare=False)
+    prepare: Prepare = field(compare=False)
 
 
 class Releaser:
-    """Runs ``fn`` at monotonic ``deadline`` (``schedule``) on a thread of its own."""
+    """Sends what ``schedule`` was given at its monotonic deadline, on a thread of its own."""
 
     def __init__(
         self,
@@ -61,13 +72,14 @@ class Releaser:
         self._thread.start()
         self._started.wait(5.0)
 
-    def schedule(self, deadline: float, fn: Callable[[float], None]) -> None:
-        """Run ``fn(deadline)`` at ``deadline`` (monotonic s; as moved by :meth:`shift`); at
-        once if that has passed."""
+    def schedule(self, deadline: float, prepare: Prepare) -> None:
+        """Run ``prepare(deadline)`` up to ``spin_s`` before ``deadline`` (monotonic s; as
+        moved by :meth:`shift`) and the call it returns at ``deadline``; both at once if that
+        has passed."""
         with self._cond:
             if self._closed:
                 raise RuntimeError("the releaser is closed")
-            heapq.heappush(self._queue, _Item(deadline, next(self._seq), fn))
+            heapq.heappush(self._queue, _Item(deadline, next(self._seq), prepare))
             self._cond.notify_all()
 
     def shift(self, seconds: float) -> None:
@@ -141,21 +153,34 @@ class Releaser:
             head = self._next_due()
             if head is None:
                 return
+            send = self._run(head, partial(head.prepare, head.deadline))
+            if send is None:
+                continue
             now = self._now
             while now() < head.deadline:  # the last stretch: spin, the sleep's slack is too big
                 pass
-            with self.lock:
-                with self._cond:  # still queued and due? (drop() or shift() may have run)
-                    if not self._queue or self._queue[0] is not head or head.deadline > now():
-                        continue
+            self._run(head, send, sending=True)
+
+    def _run(self, head: _Item, phase: Callable[[], Send | None], sending: bool = False) -> Any:
+        """One phase of ``head`` under ``lock``, if it is still the head of the queue (drop()
+        or shift() may have run) and, to send, due. Returns what the phase returned, or None."""
+        with self.lock:
+            with self._cond:
+                if not self._queue or self._queue[0] is not head:
+                    return None
+                if sending:
+                    if head.deadline > self._now():  # shifted later: prepare again then
+                        return None
                     heapq.heappop(self._queue)
                     self._running = head
-                try:
-                    head.fn(head.deadline)
-                except BaseException as error:  # noqa: BLE001 - reported, then nothing more goes
-                    self.drop()
-                    self._on_error(error)
-                finally:
+            try:
+                return phase()
+            except BaseException as error:  # noqa: BLE001 - reported, then nothing more goes
+                self.drop()
+                self._on_error(error)
+                return None
+            finally:
+                if sending:
                     with self._cond:
                         self._running = None
                         self._cond.notify_all()

@@ -11,12 +11,13 @@ streamed targets.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from mani_skill.agents.base_real_agent import BaseRealAgent
 
 if TYPE_CHECKING:
+    import torch
     from mani_skill.envs.sapien_env import BaseEnv
 
 
@@ -72,6 +73,20 @@ class RealAgent(BaseRealAgent):
         float64) and its age (s), or raise; None: the agent can't tell (the last capture's
         are used)."""
         return None
+
+    def prepare_targets(self, qpos: Any, qvel: Any) -> Callable[[], None]:
+        """Everything ``set_target_qpos``/``set_target_qvel`` do before they publish (either may
+        be None: not set), gate included, now; returns the call that publishes. RealEnv
+        prepares a scheduled release just before its deadline, so that only the publish runs
+        at it. Default: nothing is prepared ahead (the gate runs at the publish)."""
+
+        def send() -> None:
+            if qpos is not None:
+                self.set_target_qpos(qpos)
+            if qvel is not None:
+                self.set_target_qvel(qvel)
+
+        return send
 
 
 def attach_sim_agent(agent: BaseRealAgent, twin: BaseEnv) -> None:
@@ -130,3 +145,28 @@ class AgentPort:
 
     def newest_joints(self) -> tuple[np.ndarray, np.ndarray, float] | None:
         return self.agent.newest_joints() if self.extended else None
+
+    def prepare_targets(
+        self,
+        qpos: torch.Tensor | None,
+        qvel: torch.Tensor | None,
+        gate: Callable[[np.ndarray, str], np.ndarray],
+    ) -> Callable[[], None]:
+        """A ``RealAgent`` gates its targets itself (its ``gate``); for any other agent the
+        gate runs here, now, and the call returned sends the safe targets."""
+        if self.extended:
+            return self.agent.prepare_targets(qpos, qvel)
+        safe = [
+            (publish, gate(values.double().cpu().numpy(), interface))
+            for values, interface, publish in (
+                (qpos, "position", self.agent.set_target_qpos),
+                (qvel, "velocity", self.agent.set_target_qvel),
+            )
+            if values is not None
+        ]
+
+        def send() -> None:
+            for publish, values in safe:
+                publish(values)
+
+        return send

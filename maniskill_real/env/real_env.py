@@ -18,7 +18,7 @@ time; the step still observes at tick k+1, right after that tick's release. See 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import fields
 from pathlib import Path
@@ -44,7 +44,8 @@ from maniskill_real.extras import missing_extra
 _KEEP = object()
 COMMAND_TRANSPORT_S = 0.005
 """s from publishing a target to the controller starting it from the state it reads, on top
-of the reading's age (DDS on one host, a controller update at 500 Hz or faster)."""
+of the reading's age (DDS on one host, a controller update at 500 Hz or faster; and up to
+core/release.py's ``SPIN_S`` between the gate and the publish of a scheduled release)."""
 
 
 class RealEnv(sim_bridge.SimEnvCode):
@@ -320,12 +321,7 @@ class RealEnv(sim_bridge.SimEnvCode):
         robot may have moved since the observation's: found by benchmarks/soak.py's
         independent recorder). Raises instead of sending. With ``latency_steps`` >= 1 it runs
         at release time, on the release thread."""
-        if self._fault is not None or self._closed:
-            raise RealEnvError(f"not sending: the robot is holding after {self._fault}")
-        age = self.port.joint_reading_age()
-        max_age = self._joint_max_age()
-        if age is not None and max_age is not None and age > max_age:
-            raise StaleInputError("joint_states (at send time)", age, max_age)
+        self._check_sendable()
         newest = self.port.newest_joints()
         if newest is None:
             measured = self.agent.get_qpos()[0].double().numpy()
@@ -339,6 +335,15 @@ class RealEnv(sim_bridge.SimEnvCode):
             safe, report = self.safety.positions(values, measured, velocity * lead)
         self._safety_report = report
         return safe
+
+    def _check_sendable(self) -> None:
+        """Nothing goes out while holding after a fault, or from a reading past its max age."""
+        if self._fault is not None or self._closed:
+            raise RealEnvError(f"not sending: the robot is holding after {self._fault}")
+        age = self.port.joint_reading_age()
+        max_age = self._joint_max_age()
+        if age is not None and max_age is not None and age > max_age:
+            raise StaleInputError("joint_states (at send time)", age, max_age)
 
     def _joint_max_age(self) -> float | None:
         config = getattr(self.agent, "config", None)
@@ -434,28 +439,35 @@ class RealEnv(sim_bridge.SimEnvCode):
         vel = robot.get_drive_velocities()[0].clone() if self._sets_qvel else None
         step = int(self._elapsed_steps[0]) + 1  # this step's number, as info reports it
         if self._releaser is None:
-            self._release(step, None, pos, vel)
+            self._prepare_release(step, None, pos, vel)()
         else:
             self.clock.check_late()  # a late step: the ticks (and its release) re-anchor first
             due = self.clock.tick_time(self.latency_steps)
-            self._releaser.schedule(due, lambda due: self._release(step, due, pos, vel))
+            self._releaser.schedule(due, lambda due: self._prepare_release(step, due, pos, vel))
         return action
 
-    def _release(
+    def _prepare_release(
         self, step: int, due: float | None, pos: torch.Tensor | None, vel: torch.Tensor | None
-    ) -> None:
-        """Send one step's targets through the gate, and note when they went out."""
+    ) -> Callable[[], None]:
+        """One step's targets through the gate and into messages, now; returns the send, which
+        checks again that nothing faulted and the reading is still fresh, publishes, and notes
+        when. (With ``latency_steps`` >= 1 the release thread prepares up to 1 ms before the
+        tick, core/release.py's ``SPIN_S``: within the gate's ``COMMAND_TRANSPORT_S`` lead.)"""
         self._safety_report = SafetyReport()
-        if pos is not None:
-            self.agent.set_target_qpos(self._checked(pos, "position"))
-        if vel is not None:
-            self.agent.set_target_qvel(self._checked(vel, "velocity"))
-        self._releases[step] = {
-            "released_s": time.monotonic(),
-            "release_due_s": due,
-            "released_step": step,
-            "safety": self._safety_report,
-        }
+        publish = self.port.prepare_targets(pos, vel, self._gate)
+        report = self._safety_report
+
+        def send() -> None:
+            self._check_sendable()
+            publish()
+            self._releases[step] = {
+                "released_s": time.monotonic(),
+                "release_due_s": due,
+                "released_step": step,
+                "safety": report,
+            }
+
+        return send
 
     def _await_release(self) -> dict[str, Any]:
         """At the tick just reached: (d >= 1) wait for its release to go out; then this step's
@@ -474,13 +486,6 @@ class RealEnv(sim_bridge.SimEnvCode):
         # (a subclass's _step_action may send through the agent itself: its gate's report)
         report = SafetyReport() if self._releaser is not None else self._safety_report
         return self._releases.pop(step, None) or {**empty, "safety": report}
-
-    def _checked(self, targets: torch.Tensor, interface: str) -> Any:
-        """A RealAgent passes every target through the gate itself, right before publishing;
-        for any other agent the gate runs here."""
-        if self.port.extended:
-            return targets
-        return self._gate(targets.double().cpu().numpy(), interface)
 
     def _real_reset(self, seed: int | None, options: dict | None):
         """Sim reset (samples the initial qpos), robot to it, scene reset, first observation."""

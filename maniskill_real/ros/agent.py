@@ -11,6 +11,7 @@ real joint positions.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -319,19 +320,36 @@ class ROS2Agent(RealAgent):
 
     def set_target_qpos(self, qpos: Any) -> None:
         """Send position targets (sim joint order) to every position-interface controller."""
-        self._send(qpos, "position")
+        self.prepare_targets(qpos, None)()
 
     def set_target_qvel(self, qvel: Any) -> None:
         """Send velocity targets (sim joint order) to every velocity-interface controller."""
-        self._send(qvel, "velocity")
+        self.prepare_targets(None, qvel)()
 
-    def _send(self, values: Any, interface: str) -> None:
+    def prepare_targets(self, qpos: Any, qvel: Any) -> Callable[[], None]:
+        """The deadman, RealEnv's gate, the conversion to every controller's order and the
+        messages, now (a bad value anywhere sends nothing at all); returns the publish, which
+        checks the deadman again."""
+        sends = [
+            send
+            for values, interface in ((qpos, "position"), (qvel, "velocity"))
+            if values is not None
+            for send in self._prepare(values, interface)
+        ]
+
+        def publish() -> None:
+            self._check_deadman()
+            for send in sends:
+                send()
+
+        return publish
+
+    def _prepare(self, values: Any, interface: str) -> list[Callable[[], None]]:
         values = _sim_vector(values)
         self._check_deadman()
         if self.gate is not None:
             values = self.gate(values, interface)
         parts = [p for p, c in self.config.controllers.items() if c.interface == interface]
-        # Convert every part before publishing any, so a bad value sends nothing at all.
         per_part = {p: self.joint_map.to_controller(p, values) for p in parts}
         bad = [p for p, v in per_part.items() if not np.all(np.isfinite(v))]
         if bad:
@@ -341,8 +359,10 @@ class ROS2Agent(RealAgent):
             command = self.commands[part]
             if now - self._writers_checked.get(command.topic, -np.inf) >= WRITER_CHECK_PERIOD_S:
                 self._check_single_writer(command)
-        for part, targets in per_part.items():
-            self.commands[part].send(targets, self.command_horizon)
+        return [
+            self.commands[part].prepare(targets, self.command_horizon)
+            for part, targets in per_part.items()
+        ]
 
     def _check_single_writer(self, command: ControllerCommand | GripperGoalCommand) -> None:
         """One writer per robot: another publisher on a command topic (a second RealEnv, a

@@ -9,6 +9,7 @@ controller's ``joints`` order; ``joint_trajectory_controller`` takes ``JointTraj
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,10 @@ class ControllerCommand:
         A forward command controller applies targets at once, so ``time_from_start`` only
         shapes trajectories. Non-finite targets are refused here, before anything is published.
         """
+        self.prepare(targets, time_from_start)()
+
+    def prepare(self, targets: np.ndarray, time_from_start: float) -> Callable[[], None]:
+        """The message for :meth:`send`, checked and built now; returns its publish."""
         targets = checked_targets(self.topic, self.controller, targets, "publish")
         if self.is_trajectory:
             msg = JointTrajectory(
@@ -81,8 +86,12 @@ class ControllerCommand:
             )
         else:
             msg = Float64MultiArray(data=targets.tolist())
-        self.publisher.publish(msg)
-        self.sent += 1
+
+        def publish() -> None:
+            self.publisher.publish(msg)
+            self.sent += 1
+
+        return publish
 
     def hold(self, current: np.ndarray | None, time_from_start: float) -> None:
         """Make the controller hold still, as ros2_control holds (ros/motion.py): for a
@@ -151,10 +160,17 @@ class GripperGoalCommand:
         """A goal at ``targets[0]`` if it moved more than the deadband since the last goal;
         sent from the executor thread, without waiting (``time_from_start`` is unused: the
         controller moves at the hardware's pace)."""
+        self.prepare(targets, time_from_start)()
+
+    def prepare(self, targets: np.ndarray, time_from_start: float) -> Callable[[], None]:
+        """:meth:`send`'s check now; returns the send (the deadband is judged then)."""
         position = self._position(targets)
-        if self.last_goal is not None and abs(position - self.last_goal) <= GRIPPER_DEADBAND:
-            return
-        self._send_async(position)
+
+        def publish() -> None:
+            if self.last_goal is None or abs(position - self.last_goal) > GRIPPER_DEADBAND:
+                self._send_async(position)
+
+        return publish
 
     def _send_async(self, position: float) -> None:
         if not self.client.reached:
