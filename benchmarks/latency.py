@@ -84,8 +84,21 @@ def arrivals(path: Path, offset: float, after: float) -> np.ndarray:
     return times[times > after]
 
 
+def busy(seconds: float) -> None:
+    """A policy's compute as the release thread meets it: Python holding the GIL."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
 def run_case(
-    rate: float, d: int, steps: int, topic: str, recorded: Path, priority: int | None
+    rate: float,
+    d: int,
+    steps: int,
+    topic: str,
+    recorded: Path,
+    priority: int | None,
+    policy_s: float = 0.0,
 ) -> dict[str, float]:
     import gymnasium as gym
     import mani_skill.envs  # noqa: F401
@@ -115,6 +128,7 @@ def run_case(
         action[-1] = 1.0  # the gripper open, as reset left it: no motion at all
         schedule, released = [], []
         for _ in range(steps):
+            busy(policy_s)
             timing = env.step(action)[4]["timing"]
             if timing["released_s"] is not None:
                 # d=0: the tick of the observation it was computed from (the step's start)
@@ -155,6 +169,12 @@ def main() -> None:
         default=0,
         help="SCHED_FIFO priority for RealEnv's release thread and the recorder (0: normal)",
     )
+    p.add_argument(
+        "--policy-ms",
+        type=float,
+        default=0.0,
+        help="the policy's compute per step, a busy Python loop (0: an instant policy)",
+    )
     p.add_argument("--recorder", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.recorder:
@@ -181,7 +201,9 @@ def main() -> None:
             for rate in args.rates:
                 for d in args.latency:
                     priority = args.priority or None
-                    case = run_case(rate, d, args.steps, topic, recorded, priority)
+                    case = run_case(
+                        rate, d, args.steps, topic, recorded, priority, args.policy_ms / 1e3
+                    )
                     rows.append((rate, d, case))
     finally:
         recorder.send_signal(signal.SIGINT)

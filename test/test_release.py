@@ -4,12 +4,13 @@ measures that)."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
 import pytest
 
-from maniskill_real.core.release import Releaser
+from maniskill_real.core.release import SWITCH_INTERVAL_S, Releaser
 
 
 class Calls:
@@ -153,3 +154,22 @@ def test_a_failing_send_reports_and_drops_the_rest(releaser: Releaser, calls: Ca
     assert releaser.wait_done(now + 0.04, timeout=10.0)
     assert [str(e) for e in calls.errors] == ["stale at send time"]
     assert calls.ran == [] and releaser.pending() == 0
+
+
+def test_the_gil_switch_interval_is_short_while_a_realtime_releaser_is_open(
+    calls: Calls,
+) -> None:
+    """Another thread's Python holds the GIL up to the switch interval (CPython's default
+    5 ms); a real-time release thread must get it sooner. Restored when the last one closes.
+    (Whether SCHED_FIFO was granted does not matter here.)"""
+    before = sys.getswitchinterval()
+    plain = Releaser(calls.errors.append)
+    assert sys.getswitchinterval() == before
+    plain.close()
+    a, b = (Releaser(calls.errors.append, priority=1) for _ in range(2))
+    assert sys.getswitchinterval() == pytest.approx(min(before, SWITCH_INTERVAL_S))
+    a.close()
+    a.close()  # twice: counted once
+    assert sys.getswitchinterval() == pytest.approx(min(before, SWITCH_INTERVAL_S))
+    b.close()
+    assert sys.getswitchinterval() == pytest.approx(before)
