@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from maniskill_real.core.safety import SafetyConfig, SafetyFilter
+from maniskill_real.core.tracking import MAX_SHIFTS, TrackingMonitor
 from maniskill_real.errors import SafetyError
 
 NAMES = ["a", "b", "c"]
@@ -101,6 +102,22 @@ def test_an_arm_that_smooths_a_jittery_policy_is_not_late() -> None:
         target, _ = safety.positions(arm + np.array([0.0, rng.uniform(-0.3, 0.3), 0.0]), arm)
         arm = arm + 0.6 * (target - arm)  # a first-order lag: 60 % of the way per period
     assert max(lags) <= 0.1
+
+
+@pytest.mark.parametrize("delay_s", [0.0, 0.1, 0.2])
+def test_the_lag_at_500_hz_as_at_low_rates(delay_s: float) -> None:
+    """At 500 Hz the fit tries at most MAX_SHIFTS shifts on MAX_FIT measurements (its cost
+    would grow with the square of the rate): a delayed arm still reads its delay, within the
+    coarser resolution (2 * max_lag / MAX_SHIFTS), and an arm on time reads 0."""
+    dt, max_lag = 0.002, 0.15
+    monitor = TrackingMonitor(dt, max_lag, np.ones(3, dtype=bool))
+    delay, sent, lags = round(delay_s / dt), [], []
+    for k in range(500):
+        lags.append(monitor.observe(sent[-1 - delay] if len(sent) > delay else np.zeros(3))[1])
+        target = 0.4 * np.sin(2 * np.pi * 0.4 * k * dt + np.arange(3))
+        monitor.sent_target(target)
+        sent.append(target)
+    assert lags[-1] == pytest.approx(delay_s, abs=2 * max_lag / MAX_SHIFTS)
 
 
 def test_standing_still_on_a_path_that_stands_still_is_on_time() -> None:
