@@ -12,7 +12,8 @@
   mock's 640x480 test camera -> 128x128; rgbd with two cameras (panda_wristcam). Sim2RealEnv's
   info carries only ``elapsed_steps`` (plus ``is_grasped``, which PickCube's observation
   reads): RealEnv's has every evaluate() key.
-- rates: the highest control rate with zero overruns over ``--rate-steps`` steps (state obs).
+- rates: the highest control rate with zero overruns over ``--rate-steps`` steps (state obs),
+  the policy moving every arm joint slowly (the safety layer's tracking fit runs).
 - arrival: when the command computed after tick k reaches a subscriber in another process
   (benchmarks/command_peer.py, its DDS receive time), after tick k, p50/p99, per case.
 - CPU: the RealEnv process's CPU time over the overhead run's wall time (100%: one core), its
@@ -276,9 +277,19 @@ class RealRun:
     profile: pstats.Stats | None = None
 
 
-def real_run(case: Case, config: Path, steps: int, rate: float, profile_steps: int = 0) -> RealRun:
-    """RealEnv's step overheads at ``rate`` (an instant policy), then ``profile_steps`` more
-    under cProfile."""
+def moving_action(shape: tuple[int, ...], k: int, rate: float) -> np.ndarray:
+    """A slow sine on every arm joint's delta (0.5 Hz, about 0.16 rad at 250 Hz), the gripper
+    still: the safety layer's tracking fit runs as for a moving robot (a still path skips it)."""
+    action = still_action(shape)
+    action[:-1] = 0.02 * np.sin(2 * np.pi * 0.5 * k / rate)
+    return action
+
+
+def real_run(
+    case: Case, config: Path, steps: int, rate: float, profile_steps: int = 0, move: bool = False
+) -> RealRun:
+    """RealEnv's step overheads at ``rate`` (an instant policy, still or ``move``-ing), then
+    ``profile_steps`` more under cProfile."""
     from maniskill_real.env.real_env import RealEnv
 
     sim = sim_env(case)
@@ -291,7 +302,9 @@ def real_run(case: Case, config: Path, steps: int, rate: float, profile_steps: i
         overruns = env.clock.overruns
         run = RealRun([], [], 0)
         cpu_start, wall_start = os.times(), time.monotonic()
-        for _ in range(steps):
+        for k in range(steps):
+            if move:
+                action = moving_action(env.action_space.shape, k, rate)
             start = time.perf_counter()
             env.step(action)
             run.overheads.append(time.perf_counter() - start - env.clock.waited)
@@ -443,13 +456,16 @@ def clean_rates(
 ) -> None:
     """Overruns and overhead per control rate; the highest rate with none."""
     js_rate = args.joint_state_rate
-    print(f"\ncontrol rates ({case.label}, {steps} steps each, joint_states at {js_rate:g} Hz)")
+    print(
+        f"\ncontrol rates ({case.label}, a moving policy, {steps} steps each, "
+        f"joint_states at {js_rate:g} Hz)"
+    )
     print(f"{'Hz':>6} {'overruns':>8} {'overhead p50/p99 ms':>20}")
     config = write_config(case, logs)
     clean = None
     with start_mock(config, case, logs, js_rate):
         for rate in rates:
-            run = real_run(case, config, steps, rate)
+            run = real_run(case, config, steps, rate, move=True)
             o = run.overheads
             print(f"{rate:>6g} {run.overruns:>8} {ms(o, 50):>9.3f}/{ms(o, 99):<9.3f}")
             if run.overruns == 0:
