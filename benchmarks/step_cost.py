@@ -19,6 +19,8 @@
 - CPU: the RealEnv process's CPU time over the overhead run's wall time (100%: one core), its
   ROS inputs included (read when a step samples them, not per message: ros/node.py ``Latest``).
 - profile: cProfile's top 10 (self time) of RealEnv.step, the wait left out.
+- this machine: ManiSkill's evaluate() alone, back to back and after a control period's sleep:
+  how much slower code runs after the tick's wait here (see ``cold_factor``).
 
 Never asserts on time: the machine it runs on decides the absolute figures; compare ratios.
 """
@@ -263,6 +265,28 @@ def reference_overheads(case: Case, steps: int, rate: float) -> list[float]:
         sim.close()
 
 
+def cold_factor(rate: float, calls: int = 200) -> tuple[float, float]:
+    """ManiSkill's own evaluate() (PickCube, no ROS at all), p50 s: back to back, and each after
+    sleeping one control period, as a step's code runs after the tick's wait. On the 2-core VM
+    code that slept runs several times slower (caches and predictors lost to other work):
+    every per-step figure here is the slept kind."""
+    env = sim_env(CASES[0])
+    env.reset(seed=0)
+    evaluate = env.unwrapped.evaluate
+    out: dict[bool, list[float]] = {False: [], True: []}
+    try:
+        for slept in (False, True):
+            for _ in range(calls):
+                if slept:
+                    time.sleep(1.0 / rate)
+                start = time.perf_counter()
+                evaluate()
+                out[slept].append(time.perf_counter() - start)
+    finally:
+        env.close()
+    return float(np.median(out[False])), float(np.median(out[True]))
+
+
 # ---------------------------------------------------------------------------------------------
 # RealEnv against mock_hardware
 # ---------------------------------------------------------------------------------------------
@@ -448,6 +472,12 @@ def main() -> None:
         )
     for label, table in profiles.items():
         print(f"\nprofile of RealEnv.step ({label.strip()}, cProfile, per step):\n{table}")
+    warm, cold = cold_factor(args.rate)
+    print(
+        f"\nthis machine: ManiSkill's evaluate() alone (PickCube, no ROS) {warm * 1e3:.3f} ms back "
+        f"to back, {cold * 1e3:.3f} ms after sleeping one {args.rate:g} Hz period "
+        f"({cold / warm:.1f}x): the step's code runs after the tick's wait"
+    )
     print(f"\nlogs: {logs}")
 
 
