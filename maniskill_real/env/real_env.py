@@ -79,13 +79,17 @@ class RealEnv(sim_bridge.SimEnvCode):
         release_priority: (d >= 1) the SCHED_FIFO priority (1-99) to ask for the release
             thread, where the process may (root, CAP_SYS_NICE or an rtprio limit, as
             ros2_control's own loop asks); ``self.release_realtime`` tells whether it got it.
+            While set, CPython's GIL switch interval is 0.2 ms (core/release.py
+            ``SWITCH_INTERVAL_S``), so the thread gets the GIL from a computing policy in time.
             None: normal scheduling.
 
     Deterministic latency (d >= 1): ``step(a_k)``, called with the observation of tick k,
     runs the sim controller on the reading of tick k and queues the targets; a release thread
-    publishes them at the scheduled time of tick k + d (sleep to 1 ms before it, then spin),
-    re-running the check-then-send gate then (the reading fresh at release time, the safety
-    filter against the newest reading; a failure holds the robot like any fault). The step
+    publishes them at the scheduled time of tick k + d. It wakes 1 ms before, re-runs the
+    check-then-send gate (the safety filter against the newest reading) and builds the
+    messages, spins to the tick, checks again that nothing faulted and the reading is still
+    fresh, and publishes: only the publish runs at the tick. A failure holds the robot like
+    any fault. The step
     still waits for tick k+1, lets that tick's release (the command of step k+1-d) go out
     first, then samples: so the observation it returns is the robot at tick k+1, having run
     the commands of steps up to k-d during the period (k, k+1] (for d=1: the previous step's
