@@ -753,7 +753,8 @@ class TestLatencySteps:
             env.step(random_action("pd_joint_pos", env.action_space, rng))
         assert env.queued_commands == 2
         wait_until(lambda: env.queued_commands == 0, 10.0, "the first release")
-        with pytest.raises(RealEnvError, match=r"holding after StaleInputError.*at send time"):
+        stale = r"holding after StaleInputError: /\S*joint_states \(the reading this command came"
+        with pytest.raises(RealEnvError, match=stale):
             env.step(random_action("pd_joint_pos", env.action_space, rng))
         probe.quiet()
         msgs = probe.arm_commands.since(mark)

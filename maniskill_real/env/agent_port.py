@@ -65,6 +65,11 @@ class RealAgent(BaseRealAgent):
         """How old, now, the joint reading of the last capture is (None: unknown)."""
         return None
 
+    @property
+    def joint_source(self) -> str:
+        """Where the joint readings come from, as errors name it."""
+        return "the joint readings"
+
     def refresh_joints(self) -> None:
         """Replace the last capture's joint reading with the newest one, or raise."""
 
@@ -138,6 +143,10 @@ class AgentPort:
 
     def joint_reading_age(self) -> float | None:
         return self.agent.joint_reading_age() if self.extended else None
+
+    @property
+    def joint_source(self) -> str:
+        return self.agent.joint_source if self.extended else "the joint readings"
 
     def refresh_joints(self) -> None:
         if self.extended:

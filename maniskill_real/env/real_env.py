@@ -325,8 +325,9 @@ class RealEnv(sim_bridge.SimEnvCode):
         robot may have moved since the observation's: found by benchmarks/soak.py's
         independent recorder). Raises instead of sending. With ``latency_steps`` >= 1 it runs
         at release time, on the release thread."""
-        self._check_sendable()
-        newest = self.port.newest_joints()
+        self._check_not_holding()
+        newest = self.port.newest_joints()  # raises, naming the topic, if it fell silent
+        self._check_reading_age()
         if newest is None:
             measured = self.agent.get_qpos()[0].double().numpy()
             velocity, lead = np.zeros_like(measured), 0.0
@@ -340,14 +341,18 @@ class RealEnv(sim_bridge.SimEnvCode):
         self._safety_report = report
         return safe
 
-    def _check_sendable(self) -> None:
-        """Nothing goes out while holding after a fault, or from a reading past its max age."""
+    def _check_not_holding(self) -> None:
         if self._fault is not None or self._closed:
             raise RealEnvError(f"not sending: the robot is holding after {self._fault}")
+
+    def _check_reading_age(self) -> None:
+        """The joint reading the command was computed from is still within its max age (a
+        slow policy's step re-reads it first: ``_fresh_joints``)."""
         age = self.port.joint_reading_age()
         max_age = self._joint_max_age()
         if age is not None and max_age is not None and age > max_age:
-            raise StaleInputError("joint_states (at send time)", age, max_age)
+            source = f"{self.port.joint_source} (the reading this command came from)"
+            raise StaleInputError(source, age, max_age)
 
     def _joint_max_age(self) -> float | None:
         config = getattr(self.agent, "config", None)
@@ -462,7 +467,8 @@ class RealEnv(sim_bridge.SimEnvCode):
         report = self._safety_report
 
         def send() -> None:
-            self._check_sendable()
+            self._check_not_holding()
+            self._check_reading_age()
             publish()
             self._releases[step] = {
                 "released_s": time.monotonic(),

@@ -249,6 +249,10 @@ class ROS2Agent(RealAgent):
     def object_poses(self) -> dict[str, np.ndarray]:
         return {} if self.snapshot is None else self.snapshot.objects
 
+    @property
+    def joint_source(self) -> str:
+        return self.config.topic(self.config.joint_states_topic)
+
     def joint_reading_age(self) -> float | None:
         """Seconds since the joint reading of the current snapshot was stamped, now."""
         if self.snapshot is None or self.ros is None:
