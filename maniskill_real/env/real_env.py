@@ -89,11 +89,11 @@ class RealEnv(sim_bridge.SimEnvCode):
     check-then-send gate (the safety filter against the newest reading) and builds the
     messages, spins to the tick, checks again that nothing faulted and the reading is still
     fresh, and publishes: only the publish runs at the tick. A failure holds the robot like
-    any fault. The step
-    still waits for tick k+1, lets that tick's release (the command of step k+1-d) go out
-    first, then samples: so the observation it returns is the robot at tick k+1, having run
-    the commands of steps up to k-d during the period (k, k+1] (for d=1: the previous step's
-    command; the command of this step goes out at the tick the observation is taken). Until
+    any fault. The step still waits for tick k+1, lets that tick's release (the command of
+    step k+1-d) go out first, then samples: so the observation it returns is the robot at
+    tick k+1, having run the commands of steps up to k-d during the period (k, k+1] (for d=1:
+    the previous step's command; the command of this step goes out at the tick the
+    observation is taken). Until
     tick d nothing is released: the robot holds its reset pose. Commands still queued are
     dropped, never sent, on a fault, on ``reset()`` and on ``close()``. Releases run on the
     schedule even while the policy computes (a slow step does not delay them). A step past
