@@ -93,12 +93,12 @@ class RealEnv(sim_bridge.SimEnvCode):
     step k+1-d) go out first, then samples: so the observation it returns is the robot at
     tick k+1, having run the commands of steps up to k-d during the period (k, k+1] (for d=1:
     the previous step's command; the command of this step goes out at the tick the
-    observation is taken). Until
-    tick d nothing is released: the robot holds its reset pose. Commands still queued are
-    dropped, never sent, on a fault, on ``reset()`` and on ``close()``. Releases run on the
-    schedule even while the policy computes (a slow step does not delay them). A step past
-    its tick counts an overrun and re-anchors the ticks as for d=0; the queued releases move
-    with them, so the command of step k still goes out at (re-anchored) tick k + d.
+    observation is taken). Until tick d nothing is released: the robot holds its reset pose.
+    Commands still queued are dropped, never sent, on a fault, on ``reset()`` and on
+    ``close()``. Releases run on the schedule even while the policy computes (a slow step does
+    not delay them). A step past its tick counts an overrun and re-anchors the ticks as for
+    d=0; the queued releases move with them, so the command of step k still goes out at
+    (re-anchored) tick k + d.
     ``maniskill_real.sim.latency.LatencyWrapper`` gives the sim env the same timing.
 
     ``info["timing"]`` every step: ``tick_s`` (the tick of the observation, monotonic s),

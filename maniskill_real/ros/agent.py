@@ -334,6 +334,7 @@ class ROS2Agent(RealAgent):
         """The deadman, RealEnv's gate, the conversion to every controller's order and the
         messages, now (a bad value anywhere sends nothing at all); returns the publish, which
         checks the deadman again."""
+        self._check_deadman()
         sends = [
             send
             for values, interface in ((qpos, "position"), (qvel, "velocity"))
@@ -350,7 +351,6 @@ class ROS2Agent(RealAgent):
 
     def _prepare(self, values: Any, interface: str) -> list[Callable[[], None]]:
         values = _sim_vector(values)
-        self._check_deadman()
         if self.gate is not None:
             values = self.gate(values, interface)
         parts = [p for p, c in self.config.controllers.items() if c.interface == interface]
