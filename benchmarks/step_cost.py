@@ -9,7 +9,9 @@
   is set unreachable and the loop is paced outside the timed region), per case: state with
   pd_joint_delta_pos (evaluate() on the twin, then its keys from task topics that
   benchmarks/command_peer.py publishes as sim_robot does) and pd_ee_delta_pose; rgbd with the
-  mock's 640x480 test camera -> 128x128; rgbd with two cameras (panda_wristcam). Sim2RealEnv's
+  mock's 640x480 test camera -> 128x128; rgbd with two and four cameras (panda_wristcam);
+  state with 9 joints (Panda) and 14 (two arms, benchmarks/dual_panda.py), no task, one
+  joint_trajectory_controller per arm: the scaling in cameras and in joints. Sim2RealEnv's
   info carries only ``elapsed_steps`` (plus ``is_grasped``, which PickCube's observation
   reads): RealEnv's has every evaluate() key.
 - rates: the highest control rate with zero overruns over ``--rate-steps`` steps (state obs),
@@ -63,9 +65,15 @@ class Case:
     task_topics: bool = False
     """evaluate()'s keys from the peer's task topics (as sim_robot reports them), not the twin."""
     env_id: str = "PickCube-v1"
+    reward_mode: str = "sparse"
+    config: Path = REPO / "config" / "panda_mock.yaml"
+    """The robot config the case's is based on."""
+    gripper: bool = True
+    """Its last action is Panda's gripper (the still policy keeps it open)."""
 
 
 FOUR_CAMERAS = "PickCubeFourCameras-v1"
+AT_REST = "EmptyAtRest-v1"  # benchmarks/dual_panda.py: no task, the robot at its rest pose
 SIDE_CAMERAS = {"left_camera": [0.0, 0.5, 0.5], "right_camera": [0.0, -0.5, 0.5]}
 
 
@@ -90,14 +98,34 @@ CASES = (
         ("base_camera", "hand_camera", *SIDE_CAMERAS),
         env_id=FOUR_CAMERAS,
     ),
+    # scaling in joints: one arm and a gripper (9) against two arms (14), no task
+    Case(
+        "state, 9 joints (no task)",
+        "pd_joint_delta_pos",
+        "state",
+        env_id=AT_REST,
+        reward_mode="none",
+        config=REPO / "config" / "panda.yaml",
+    ),
+    Case(
+        "state, 14 joints (2 arms)",
+        "pd_joint_delta_pos",
+        "state",
+        "dual_panda",
+        env_id=AT_REST,
+        reward_mode="none",
+        config=REPO / "benchmarks" / "dual_panda.yaml",
+        gripper=False,
+    ),
 )
 
 
-def still_action(shape: tuple[int, ...]) -> np.ndarray:
+def still_action(shape: tuple[int, ...], gripper: bool = True) -> np.ndarray:
     """The instant policy's action: no arm motion, Panda's gripper open as reset left it (an
     ideal mock would jump the fingers to a zero action's opening, a speed the gate refuses)."""
     action = np.zeros(shape, np.float32)
-    action[-1] = 1.0
+    if gripper:
+        action[-1] = 1.0
     return action
 
 
@@ -129,24 +157,32 @@ def sim_env(case: Case) -> Any:
     import gymnasium as gym
     import mani_skill.envs  # noqa: F401
 
-    if case.env_id not in gym.registry:
+    if case.env_id == FOUR_CAMERAS and case.env_id not in gym.registry:
         register_four_cameras()
+    if case.env_id == AT_REST:
+        import dual_panda  # noqa: F401 - registers the env and the two-arm robot
     return gym.make(
         case.env_id,
         obs_mode=case.obs_mode,
         control_mode=case.control_mode,
-        reward_mode="sparse",
+        reward_mode=case.reward_mode,
         sim_backend="physx_cpu",
         robot_uids=case.robot_uid,
     )
 
 
 def write_config(case: Case, folder: Path) -> Path:
-    """panda_mock.yaml with the case's robot and cameras (each on topics of its own name)."""
-    raw: dict[str, Any] = {"base": str(REPO / "config" / "panda_mock.yaml")}
+    """The case's config (panda_mock.yaml) with its robot and cameras (each on topics of its own
+    name)."""
+    raw: dict[str, Any] = {"base": str(case.config)}
     raw["robot_uid"] = case.robot_uid
     if case.task_topics:
         raw["task_namespace"] = "task"
+    if case.env_id == AT_REST:
+        # both robots as dual_panda.yaml checks them: no TCP box (panda.yaml's is in PickCube's
+        # frame, its robot 0.615 m behind the origin; the two-arm robot has no single TCP)
+        dual = yaml.safe_load((REPO / "benchmarks" / "dual_panda.yaml").read_text())
+        raw["safety"] = dual["safety"]
     raw["reset"] = {"max_joint_speed": 2.0, "tolerance": 0.02, "settle_timeout": 10.0}
     raw["cameras"] = {
         name: {
@@ -159,7 +195,7 @@ def write_config(case: Case, folder: Path) -> Path:
         for name in case.cameras
     }
     task = "_task" if case.task_topics else ""
-    path = folder / f"{case.robot_uid}_{len(case.cameras)}cam{task}.yaml"
+    path = folder / f"{case.robot_uid}_{case.env_id}_{len(case.cameras)}cam{task}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
 
@@ -169,7 +205,7 @@ def start_mock(config: Path, case: Case, logs: Path, joint_state_rate: float) ->
     from maniskill_real.config import load_robot_config
     from maniskill_real.tools.processes import RobotProcess
 
-    rest = dict(zip(PANDA_JOINTS, PANDA_REST, strict=True))
+    rest = rest_positions(case)
     cfg = load_robot_config(config)
     return RobotProcess(
         "mock_hardware",
@@ -191,6 +227,15 @@ PANDA_JOINTS = [f"panda_joint{i}" for i in range(1, 8)] + [
 PANDA_REST = [0.0, np.pi / 8, 0.0, -5 * np.pi / 8, 0.0, 3 * np.pi / 4, np.pi / 4, 0.04, 0.04]
 
 
+def rest_positions(case: Case) -> dict[str, float]:
+    """Joint -> the sim's rest position for the case's robot."""
+    if case.robot_uid == "dual_panda":
+        from dual_panda import ARMS, REST, arm_joints
+
+        return {j: q for arm in ARMS for j, q in zip(arm_joints(arm), REST, strict=True)}
+    return dict(zip(PANDA_JOINTS, PANDA_REST, strict=True))
+
+
 # ---------------------------------------------------------------------------------------------
 # The reference: ManiSkill's Sim2RealEnv with an agent that answers at once
 # ---------------------------------------------------------------------------------------------
@@ -205,9 +250,9 @@ def reference_overheads(case: Case, steps: int, rate: float) -> list[float]:
     class InstantAgent(BaseRealAgent):
         """No transport: targets are stored, readings and 640x480 frames are ready at once."""
 
-        def __init__(self, cameras: tuple[str, ...]) -> None:
+        def __init__(self, joints: int, cameras: tuple[str, ...]) -> None:
             super().__init__()
-            self.reading = torch.zeros(1, len(PANDA_JOINTS))
+            self.reading = torch.zeros(1, joints)
             rgb = torch.zeros(1, 480, 640, 3, dtype=torch.uint8)
             depth = torch.full((1, 480, 640, 1), 1000, dtype=torch.int16)
             self.frames = {name: (rgb, depth) for name in cameras}
@@ -242,7 +287,7 @@ def reference_overheads(case: Case, steps: int, rate: float) -> list[float]:
         env.agent.reset(env.base_sim_env.agent.robot.qpos)
 
     sim = sim_env(case)
-    agent = InstantAgent(case.cameras)
+    agent = InstantAgent(len(rest_positions(case)), case.cameras)
     # An unreachable control frequency: Sim2RealEnv's own sleep never runs (and never warns)
     ms_logger = logging.getLogger("mani_skill")
     level = ms_logger.level
@@ -250,7 +295,7 @@ def reference_overheads(case: Case, steps: int, rate: float) -> list[float]:
     try:
         env = Reference(sim, agent, real_reset, skip_data_checks=True, control_freq=10**9)
         env.reset(seed=0)
-        action = still_action(env.action_space.shape)
+        action = still_action(env.action_space.shape, case.gripper)
         clock = TickClock(1.0 / rate)
         out = []
         for i in range(WARMUP + steps):
@@ -301,11 +346,11 @@ class RealRun:
     profile: pstats.Stats | None = None
 
 
-def moving_action(shape: tuple[int, ...], k: int, rate: float) -> np.ndarray:
+def moving_action(shape: tuple[int, ...], k: int, rate: float, gripper: bool = True) -> np.ndarray:
     """A slow sine on every arm joint's delta (0.5 Hz, about 0.16 rad at 250 Hz), the gripper
     still: the safety layer's tracking fit runs as for a moving robot (a still path skips it)."""
-    action = still_action(shape)
-    action[:-1] = 0.02 * np.sin(2 * np.pi * 0.5 * k / rate)
+    action = still_action(shape, gripper)
+    action[: -1 if gripper else None] = 0.02 * np.sin(2 * np.pi * 0.5 * k / rate)
     return action
 
 
@@ -320,7 +365,7 @@ def real_run(
     env = RealEnv(sim, robot_config=config, scene_reset="none", control_freq=rate)
     try:
         env.reset(seed=0)
-        action = still_action(env.action_space.shape)
+        action = still_action(env.action_space.shape, case.gripper)
         for _ in range(WARMUP):
             env.step(action)
         overruns = env.clock.overruns
@@ -328,7 +373,7 @@ def real_run(
         cpu_start, wall_start = os.times(), time.monotonic()
         for k in range(steps):
             if move:
-                action = moving_action(env.action_space.shape, k, rate)
+                action = moving_action(env.action_space.shape, k, rate, case.gripper)
             start = time.perf_counter()
             env.step(action)
             run.overheads.append(time.perf_counter() - start - env.clock.waited)
@@ -417,6 +462,36 @@ def arrival_latencies(ticks: list[float], arrivals_ns: np.ndarray, clock_offset_
     return out
 
 
+def arrivals_ms(latencies: list[float]) -> str:
+    """p50/p99 ms, or a dash: the peer listens on Panda's arm topic only."""
+    if not latencies:
+        return "—"
+    return f"{ms(latencies, 50):>9.3f}/{ms(latencies, 99):<9.3f}"
+
+
+def scaling(runs: list[tuple[Case, RealRun, list[float]]]) -> str:
+    """RealEnv's p50 overhead per camera count and per joint count, against the smallest."""
+    groups = {
+        "cameras": {len(c.cameras): r for c, r, _ in runs if c.cameras},
+        "joints": {len(rest_positions(c)): r for c, r, _ in runs if c.env_id == AT_REST},
+    }
+    lines = [
+        "scaling: RealEnv's p50 overhead against the smallest of its kind (linear: the count's)"
+    ]
+    for kind, by_count in groups.items():
+        if len(by_count) < 2:
+            continue
+        first = min(by_count)
+        base = ms(by_count[first].overheads, 50)
+        cells = [
+            f"{n} {kind}: {ms(r.overheads, 50):.3f} ms ({ms(r.overheads, 50) / base:.2f}x for "
+            f"{n / first:.2f}x)"
+            for n, r in sorted(by_count.items())
+        ]
+        lines.append("  " + "; ".join(cells))
+    return "\n".join(lines) if len(lines) > 1 else ""
+
+
 # ---------------------------------------------------------------------------------------------
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -468,8 +543,9 @@ def main() -> None:
             f"{case.label:<28} {ms(real, 50):>9.3f}/{ms(real, 99):<9.3f} "
             f"{ms(ref, 50):>11.3f}/{ms(ref, 99):<11.3f} {ms(real, 50) / ms(ref, 50):>8.2f}x "
             f"{ms(real, 99) / ms(ref, 99):>5.2f}x {run.overruns:>8} "
-            f"{ms(arrival, 50):>9.3f}/{ms(arrival, 99):<9.3f} {run.cpu:>5.0%}"
+            f"{arrivals_ms(arrival):>19} {run.cpu:>5.0%}"
         )
+    print(scaling(runs))
     for label, table in profiles.items():
         print(f"\nprofile of RealEnv.step ({label.strip()}, cProfile, per step):\n{table}")
     warm, cold = cold_factor(args.rate)
