@@ -5,11 +5,12 @@
 
 Subscribes to one command topic as a ros2_control controller does (reliable, depth 1) and
 records, per message, the DDS receive time (``received_timestamp``: the system clock when the
-middleware took the sample, before this process's Python executor ran) and the callback's
-monotonic time. SIGINT or SIGTERM ends the recording; the JSON is written then. Prints
-"listening" once subscribed. Each ``--task`` key is published as std_msgs/Bool false on
-``task/<key>`` at ``--task-rate`` (the control rate: sim_robot publishes its evaluate() after
-each control step; robot config ``task_namespace: task``).
+middleware took the sample, before this process's Python executor ran), the callback's
+monotonic time, and the joint names and the first point's positions (what the controller would
+follow; test/test_two_arms.py reads them). SIGINT or SIGTERM ends the recording; the JSON is
+written then. Prints "listening" once subscribed. Each ``--task`` key is published as
+std_msgs/Bool false on ``task/<key>`` at ``--task-rate`` (the control rate: sim_robot publishes
+its evaluate() after each control step; robot config ``task_namespace: task``).
 """
 
 from __future__ import annotations
@@ -37,10 +38,14 @@ def main() -> None:
     args = p.parse_args()
     received: list[int] = []
     callback: list[int] = []
+    names: list[list[str]] = []
+    positions: list[list[float]] = []
 
     def on_msg(msg: Any, info: Any) -> None:
         callback.append(time.monotonic_ns())
         received.append(int(info["received_timestamp"]))
+        names.append(list(msg.joint_names))
+        positions.append(list(msg.points[0].positions) if msg.points else [])
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -55,7 +60,13 @@ def main() -> None:
         stop.wait()
     finally:
         ros.close()
-    args.out.write_text(json.dumps({"received_ns": received, "callback_monotonic_ns": callback}))
+    record = {
+        "received_ns": received,
+        "callback_monotonic_ns": callback,
+        "joint_names": names,
+        "positions": positions,
+    }
+    args.out.write_text(json.dumps(record))
 
 
 if __name__ == "__main__":
