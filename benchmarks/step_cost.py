@@ -288,8 +288,11 @@ def reference_overheads(case: Case, steps: int, rate: float) -> list[float]:
 
     sim = sim_env(case)
     agent = InstantAgent(len(rest_positions(case)), case.cameras)
-    # An unreachable control frequency: Sim2RealEnv's own sleep never runs (and never warns)
-    ms_logger = logging.getLogger("mani_skill")
+    # An unreachable control frequency: Sim2RealEnv's own sleep never runs. It then warns every
+    # step, within the timed region: silenced (its logger is "mani_skill ", with the space;
+    # mani_skill/utils/logging_utils.py)
+    from mani_skill.utils.logging_utils import logger as ms_logger
+
     level = ms_logger.level
     ms_logger.setLevel(logging.ERROR)
     try:
