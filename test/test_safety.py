@@ -481,7 +481,10 @@ def test_signals_hold_the_arm(
     config = velocity_arm(tmp_path)
     start_robot("mock_hardware", **mock_params(config))
     proc = start_loop(config, tmp_path)
-    time.sleep(0.5)
+    # The probe hears the loop's commands before the signal: a probe that had not discovered
+    # the loop's publisher yet (it takes up to seconds) heard no hold either (CI-like run).
+    stepping = probe.arm_commands.count
+    probe.arm_commands.wait_since(stepping, 1, DISCOVERY_S)
     before = marks(probe)
     proc.send_signal(signum)
     assert proc.wait(timeout=20) == code, (tmp_path / "loop.log").read_text()
@@ -491,6 +494,36 @@ def test_signals_hold_the_arm(
     time.sleep(0.5)
     b = probe.positions()
     assert [b[j] for j in ARM] == pytest.approx([a[j] for j in ARM], abs=1e-9)
+
+
+def test_close_names_the_controllers_that_never_acknowledged_its_hold(
+    tmp_path: Path, start_robot: Callable[..., Any], capfd: pytest.CaptureFixture
+) -> None:
+    """close() holds, then waits for the controllers' DDS acknowledgements before its node goes
+    (a reliable writer resends a lost sample only while it exists). mock_hardware, standing in
+    for ros2_control, is stopped with SIGSTOP after a step, like a controller process that hung:
+    close() gives up after DELIVERY_TIMEOUT_S, not never, and logs an error naming each
+    controller, instead of leaving as if the hold had arrived. With the mock running, the same
+    close() logs none."""
+    config = shipped(tmp_path)
+    for stop in (False, True):
+        robot = start_robot("mock_hardware", **mock_params(config))
+        env = RealEnv(policy_env(), robot_config=config, scene_reset="none")
+        try:
+            env.reset(seed=0)
+            env.step(np.zeros(8, dtype=np.float32))
+            capfd.readouterr()
+            if stop:
+                os.kill(robot.proc.pid, signal.SIGSTOP)
+            env.close()
+        finally:
+            os.kill(robot.proc.pid, signal.SIGCONT)
+            env.close()
+            robot.stop()
+        err = capfd.readouterr().err
+        assert "holding at the measured position: close()" in err
+        unacked = "the hold of close() was not acknowledged by arm_controller, gripper_controller"
+        assert (unacked in err) == stop, err
 
 
 def test_the_watchdog_stops_a_stalled_policy(

@@ -51,7 +51,7 @@ class _SwitchInterval:
     before."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a signal's close (env/guard.py) may release inside
         self._users = 0
         self._saved = 0.0
 
@@ -99,7 +99,9 @@ class Releaser:
         """Held while a call runs, and by :meth:`drop`."""
         self._now = now
         self._on_error = on_error
-        self._cond = threading.Condition(threading.Lock())
+        # Reentrant: a signal's close (env/guard.py) runs on the main thread, possibly inside
+        # one of this condition's blocks (schedule, wait_done)
+        self._cond = threading.Condition(threading.RLock())
         self._queue: list[_Item] = []
         self._seq = itertools.count()
         self._running: _Item | None = None

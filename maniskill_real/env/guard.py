@@ -37,7 +37,9 @@ class HoldGuard:
         self._close = close
         self.timeout = timeout
         self._previous: dict[int, Any] = {}
-        self._lock = threading.Lock()
+        # Reentrant: the signal handler runs on the main thread, possibly inside live()'s block,
+        # and closing takes it again (idle()); a plain Lock deadlocked there, before the hold
+        self._lock = threading.RLock()
         self._last_step = time.monotonic()
         self._live = False
         self.fired: str | None = None

@@ -50,6 +50,8 @@ WRITER_CHECK_PERIOD_S = 0.5
 """s between two looks for another writer on a command topic while stepping: each is a query of
 the DDS graph (~0.1 ms), and discovery itself takes longer to show a new publisher. reset()
 always looks."""
+DELIVERY_TIMEOUT_S = 1.0
+"""s close() waits for the controllers to acknowledge its hold before the node goes."""
 
 
 def _sim_vector(values: Any) -> np.ndarray:
@@ -158,10 +160,26 @@ class ROS2Agent(RealAgent):
             self._leave_reset_controllers()
             if any(command.sent for command in self.commands.values()):
                 self.hold("close()")
-                time.sleep(0.1)  # let the hold reach the controllers before the node goes
+                self._await_delivery("the hold of close()")
         finally:
             self.ros.close()
             self.ros = None
+
+    def _await_delivery(self, what: str) -> None:
+        """Before the node goes: until every controller acknowledged what was sent, for at most
+        ``DELIVERY_TIMEOUT_S``; an error in the log names those that did not (it may not have
+        arrived)."""
+        deadline = time.monotonic() + DELIVERY_TIMEOUT_S
+        late = [
+            command.controller.name
+            for command in self.commands.values()
+            if not command.delivered(max(0.0, deadline - time.monotonic()))
+        ]
+        if late and self.ros is not None:
+            self.ros.node.get_logger().error(
+                f"{what} was not acknowledged by {', '.join(late)} within {DELIVERY_TIMEOUT_S} s: "
+                "it may not have reached them; check that the robot stopped"
+            )
 
     def hold(self, reason: str) -> None:
         """Every controller holds at the measured position (see ros/motion.py); nothing is

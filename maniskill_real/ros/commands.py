@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import rclpy.duration
 from builtin_interfaces.msg import Duration
 from control_msgs.action import GripperCommand, ParallelGripperCommand
 from sensor_msgs.msg import JointState
@@ -22,7 +23,7 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from maniskill_real.config import ControllerConfig
 from maniskill_real.errors import ControllerError
 from maniskill_real.ros.controllers import GoalClient
-from maniskill_real.ros.node import RosNode
+from maniskill_real.ros.node import RosNode, poll_until
 
 GRIPPER_DEADBAND = 1e-4
 """m or rad: a gripper target that moved less than this from the last goal sends no new goal
@@ -107,6 +108,12 @@ class ControllerCommand:
         """Until the controller listens (a command sent before discovery is lost)."""
         return ros.wait_for_subscribers(self.publisher, timeout)
 
+    def delivered(self, timeout: float) -> bool:
+        """Until every subscriber (the controller) acknowledged every message sent: a
+        reliable writer resends a lost sample only while it exists, so the node must not go
+        before (rclpy's ``Publisher.wait_for_all_acked``). False after ``timeout`` s."""
+        return self.publisher.wait_for_all_acked(rclpy.duration.Duration(seconds=timeout))
+
     @property
     def subscriber_count(self) -> int:
         return self.publisher.get_subscription_count()
@@ -140,6 +147,9 @@ class GripperGoalCommand:
         )
         self.last_goal: float | None = None
         self.sent = 0
+        self._queued = 0
+        self._requested = 0
+        """Of the goals queued for the executor thread, those it handed to the action client."""
 
     def _goal(self, position: float) -> Any:
         effort = float(self.controller.max_effort)
@@ -176,7 +186,15 @@ class GripperGoalCommand:
         if not self.client.reached:
             raise ControllerError(f"{self.topic}: no action server reached yet (reset() first)")
         goal = self._goal(position)
-        self._ros.call_soon(lambda: self.client.send_goal_async(goal))
+
+        def request() -> None:
+            try:
+                self.client.send_goal_async(goal)
+            finally:
+                self._requested += 1
+
+        self._queued += 1
+        self._ros.call_soon(request)
         self.last_goal = position
         self.sent += 1
 
@@ -196,6 +214,11 @@ class GripperGoalCommand:
         self.last_goal = position
         self.sent += 1
         return handle
+
+    def delivered(self, timeout: float) -> bool:
+        """Until every goal queued has been requested from the action server (sent from the
+        executor thread, so it must run before the node goes). False after ``timeout`` s."""
+        return poll_until(lambda: self._requested >= self._queued, timeout)
 
     def wait_ready(self, ros: RosNode, timeout: float) -> bool:
         """Until the action server answers this process."""

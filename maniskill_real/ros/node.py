@@ -130,7 +130,7 @@ class Latest(Generic[MsgT]):
         self.topic: str = subscription.topic_name
         self._subscription = subscription
         self._clock_ns = clock_ns
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a signal's hold (env/guard.py) may read inside get()
         self._msg: MsgT | None = None
         self._stamp_ns = 0
 
