@@ -159,7 +159,11 @@ class Releaser:
         return True
 
     def close(self) -> None:
-        """Drop what is queued and stop the thread (after the call running, if any)."""
+        """Drop what is queued (after the call running, if any) and tell the thread to end.
+        Nothing goes out after this returns: a phase that starts later finds the queue empty
+        (``_run``). The thread is not waited for: a signal's close (env/guard.py) may run inside
+        one of this condition's blocks, which the thread needs in order to end (a join there
+        held the hold back for its 5 s timeout)."""
         self.drop()
         with self._cond:
             if self._closed:
@@ -168,8 +172,6 @@ class Releaser:
             self._cond.notify_all()
         if self._fast_switching:
             _fast_switching.release()
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout=5.0)
 
     # -- the release thread ---------------------------------------------------------------
     def _next_due(self) -> _Item | None:
