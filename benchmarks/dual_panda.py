@@ -48,6 +48,11 @@ def arm_joints(arm: str) -> list[str]:
     return [f"{arm}_panda_joint{i}" for i in range(1, 8)]
 
 
+def rest_positions() -> dict[str, float]:
+    """Joint -> its rest position, both arms."""
+    return {j: q for arm in ARMS for j, q in zip(arm_joints(arm), REST, strict=True)}
+
+
 def build_urdf() -> Path:
     """The two-arm URDF, in a temporary folder (its meshes stay in ManiSkill's package)."""
     panda = ET.parse(PANDA_URDF).getroot()

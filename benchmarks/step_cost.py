@@ -230,9 +230,9 @@ PANDA_REST = [0.0, np.pi / 8, 0.0, -5 * np.pi / 8, 0.0, 3 * np.pi / 4, np.pi / 4
 def rest_positions(case: Case) -> dict[str, float]:
     """Joint -> the sim's rest position for the case's robot."""
     if case.robot_uid == "dual_panda":
-        from dual_panda import ARMS, REST, arm_joints
+        import dual_panda
 
-        return {j: q for arm in ARMS for j, q in zip(arm_joints(arm), REST, strict=True)}
+        return dual_panda.rest_positions()
     return dict(zip(PANDA_JOINTS, PANDA_REST, strict=True))
 
 

@@ -27,7 +27,7 @@ from maniskill_real.env.real_env import RealEnv
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from dual_panda import ARMS, ENV_ID, REST, UID, arm_joints  # noqa: E402
+from dual_panda import ARMS, ENV_ID, REST, UID, arm_joints, rest_positions  # noqa: E402
 
 CONFIG = REPO / "benchmarks" / "dual_panda.yaml"
 STEPS = 10
@@ -73,7 +73,7 @@ def test_each_arm_gets_its_own_targets(start_robot, peers: dict, tmp_path: Path)
     joints, in its config order; the left arm follows the policy's delta step by step; the
     right arm, which the policy keeps still, is held where it was; the observation reads the
     left arm where its commands put it, and close() holds each arm where it was."""
-    rest = {j: q for arm in ARMS for j, q in zip(arm_joints(arm), REST, strict=True)}
+    rest = rest_positions()
     cfg = load_robot_config(CONFIG)
     start_robot(
         "mock_hardware",

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     import torch
     from mani_skill.envs.sapien_env import BaseEnv
 
+JOINT_SOURCE = "the joint readings"
+"""How errors name the joint readings of an agent that does not say where they come from."""
+
 
 class RealAgent(BaseRealAgent):
     """``BaseRealAgent`` plus what RealEnv reports and checks; every hook has a default."""
@@ -68,7 +71,7 @@ class RealAgent(BaseRealAgent):
     @property
     def joint_source(self) -> str:
         """Where the joint readings come from, as errors name it."""
-        return "the joint readings"
+        return JOINT_SOURCE
 
     def refresh_joints(self) -> None:
         """Replace the last capture's joint reading with the newest one, or raise."""
@@ -146,7 +149,7 @@ class AgentPort:
 
     @property
     def joint_source(self) -> str:
-        return self.agent.joint_source if self.extended else "the joint readings"
+        return self.agent.joint_source if self.extended else JOINT_SOURCE
 
     def refresh_joints(self) -> None:
         if self.extended:

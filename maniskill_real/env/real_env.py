@@ -348,11 +348,19 @@ class RealEnv(sim_bridge.SimEnvCode):
     def _check_reading_age(self) -> None:
         """The joint reading the command was computed from is still within its max age (a
         slow policy's step re-reads it first: ``_fresh_joints``)."""
+        stale = self._stale_reading()
+        if stale is not None:
+            source = f"{self.port.joint_source} (the reading this command came from)"
+            raise StaleInputError(source, *stale)
+
+    def _stale_reading(self) -> tuple[float, float] | None:
+        """(age, max age) of the last capture's joint reading if it is older than its max age
+        now; None if it is not, or either is unknown."""
         age = self.port.joint_reading_age()
         max_age = self._joint_max_age()
         if age is not None and max_age is not None and age > max_age:
-            source = f"{self.port.joint_source} (the reading this command came from)"
-            raise StaleInputError(source, age, max_age)
+            return age, max_age
+        return None
 
     def _joint_max_age(self) -> float | None:
         config = getattr(self.agent, "config", None)
@@ -362,9 +370,7 @@ class RealEnv(sim_bridge.SimEnvCode):
         """Act on a reading that is fresh now: re-read the joints if the observation's reading
         has aged past its max age (a slow policy), then refuse anything out of distribution.
         Returns whether the joints were re-read."""
-        age = self.port.joint_reading_age()
-        max_age = self._joint_max_age()
-        refreshed = age is not None and max_age is not None and age > max_age
+        refreshed = self._stale_reading() is not None
         if refreshed:
             self.port.refresh_joints()
         measured = self.agent.get_qpos()[0].double().numpy()
