@@ -19,6 +19,7 @@ import mani_skill
 import mani_skill.envs  # noqa: F401 - registers the envs
 import numpy as np
 import pytest
+import sapien
 import torch
 from mani_skill.agents.base_agent import BaseAgent
 from mani_skill.agents.base_real_agent import BaseRealAgent
@@ -117,6 +118,31 @@ def test_physics_stepper_hooks_exist(pick: gym.Env) -> None:
 # ---------------------------------------------------------------------------------------------
 # control modes
 # ---------------------------------------------------------------------------------------------
+def test_tcp_kinematics_match_the_posed_twin_and_leave_it_alone(pick: gym.Env) -> None:
+    """The workspace check's forward kinematics (Pinocchio, base pose read per call) put the TCP
+    where ManiSkill's own link pose does at the same joints (float32 there), and do not move
+    the twin."""
+    base = pick.unwrapped
+    robot = base.agent.robot
+    tcp = sim_bridge.tcp_position_at(base)
+    start = robot.get_qpos().clone()
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        q = start[0].double().numpy() + rng.normal(0.0, 0.3, start.shape[1])
+        position = tcp(q)
+        assert torch.equal(robot.get_qpos(), start)
+        robot.set_qpos(torch.as_tensor(q, dtype=start.dtype)[None])
+        np.testing.assert_allclose(position, base.agent.tcp.pose.p[0].numpy(), atol=1e-5)
+        robot.set_qpos(start)
+    pose = robot.pose
+    try:  # a task that places the robot per episode
+        robot.set_pose(sapien.Pose([0.1, -0.2, 0.05], [0.9238795, 0.0, 0.0, 0.3826834]))
+        q = start[0].double().numpy()
+        np.testing.assert_allclose(tcp(q), base.agent.tcp.pose.p[0].numpy(), atol=1e-5)
+    finally:
+        robot.set_pose(pose)
+
+
 def test_supported_modes_come_from_what_controllers_declare(pick: gym.Env) -> None:
     agent: BaseAgent = pick.unwrapped.agent
     supported = sim_bridge.supported_modes(agent, None)

@@ -15,7 +15,6 @@ path through the recent targets. Two things can go wrong:
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import numpy as np
 
@@ -38,6 +37,30 @@ sampling noise over a window is tens of percent. A real delay on a moving path c
 on-time shifts many times the best."""
 
 
+class _Ring:
+    """The newest ``size`` rows of a stream, readable as one contiguous array without
+    copying: each row is written twice, ``size`` apart (a deque of arrays cost a Python loop
+    over every kept row each step to make one; at 250 Hz the fit keeps 152)."""
+
+    def __init__(self, size: int, width: int) -> None:
+        self.size = size
+        self.rows = np.zeros((2 * size, width))
+        self.count = 0
+        """Rows written since the last clear."""
+
+    def append(self, row: np.ndarray) -> None:
+        i = self.count % self.size
+        self.rows[i] = self.rows[i + self.size] = row
+        self.count += 1
+
+    def newest(self, n: int | None = None) -> np.ndarray:
+        """The newest ``n`` rows (all kept ones if None), oldest first: a view."""
+        kept = min(self.count, self.size)
+        n = kept if n is None else min(n, kept)
+        end = (self.count - 1) % self.size + self.size + 1
+        return self.rows[end - n : end]
+
+
 class TrackingMonitor:
     """Position targets as sent and the arm as measured, for one episode (``restart()``)."""
 
@@ -46,42 +69,49 @@ class TrackingMonitor:
         twice over; ``tracked``: the joints judged (a mask over the full joint vector)."""
         self.dt = dt
         self.tracked = np.asarray(tracked, dtype=bool)
+        self._tracked_index = np.flatnonzero(self.tracked)
         self.max_shift = math.ceil(2 * max_lag / dt)
         """Control periods: the largest lag tried."""
         self.window = max(6, self.max_shift)
         """Measurements the fit uses."""
-        self.targets: deque[tuple[int, np.ndarray]] = deque(maxlen=self.window + self.max_shift + 2)
-        self.measured: deque[tuple[int, np.ndarray]] = deque(maxlen=self.window)
-        self.sent = 0
+        width = len(self._tracked_index)
+        self.targets = _Ring(self.window + self.max_shift + 2, width)
+        self.measured = _Ring(self.window, width + 1)
+        """Each row: the targets sent before the measurement, then the tracked joints."""
+        resolution = max(SHIFT_RESOLUTION, self.max_shift / MAX_SHIFTS)
+        self._shifts = np.arange(0.0, self.max_shift + 1e-9, resolution)
+        self._spreads: dict[int, np.ndarray] = {}
+
+    @property
+    def sent(self) -> int:
+        return self.targets.count
 
     def restart(self) -> None:
-        self.targets.clear()
-        self.measured.clear()
-        self.sent = 0
+        self.targets.count = 0
+        self.measured.count = 0
 
     def sent_target(self, target: np.ndarray) -> None:
         """One step's position targets (the full joint vector), as published."""
-        self.targets.append((self.sent, np.asarray(target, dtype=np.float64)[self.tracked]))
-        self.sent += 1
+        self.targets.append(np.asarray(target, dtype=np.float64)[self.tracked])
 
     def observe(self, qpos: np.ndarray) -> tuple[float, float, int]:
         """Record a measurement (the full joint vector) at the start of a step. Returns (rad
         off the recent path, lag in s, the tracked joint furthest from the newest target, as
         an index into the full vector); zeros before the first target."""
-        if not self.targets or not np.any(self.tracked):
+        sent = self.sent
+        if not sent or not len(self._tracked_index):
             return 0.0, 0.0, 0
         q = np.asarray(qpos, dtype=np.float64)[self.tracked]
-        self.measured.append((self.sent, q))
-        # (copies: a latency release thread may append a target meanwhile)
-        targets = list(self.targets)
-        newest = targets[-1][1]
-        worst = int(np.flatnonzero(self.tracked)[np.argmax(np.abs(q - newest))])
-        return self._off_path(q, targets), self._lag(targets, list(self.measured)), worst
+        self.measured.append(np.concatenate(([sent], q)))
+        # (a copy: a latency release thread may append a target meanwhile)
+        path = self.targets.newest().copy()
+        worst = int(self._tracked_index[np.argmax(np.abs(q - path[-1]))])
+        return self._off_path(q, path), self._lag(path, sent - len(path)), worst
 
-    def _off_path(self, q: np.ndarray, targets: list[tuple[int, np.ndarray]]) -> float:
+    def _off_path(self, q: np.ndarray, path: np.ndarray) -> float:
         """Max-abs distance from ``q`` to the nearest point of the path through the targets
         of the last ``max_shift`` periods (every segment at once: at 250 Hz there are 75)."""
-        points = np.array([t for _, t in targets[-(self.max_shift + 1) :]])
+        points = path[-(self.max_shift + 1) :]
         a, ab = points[:-1], np.diff(points, axis=0)
         length = np.einsum("ij,ij->i", ab, ab)
         along = np.einsum("ij,ij->i", q - a, ab)
@@ -89,34 +119,38 @@ class TrackingMonitor:
         nearest = np.abs(q - (a + u[:, None] * ab)).max(axis=1, initial=0.0)
         return float(min(np.abs(q - points[-1]).max(), nearest.min(initial=np.inf)))
 
-    def _lag(
-        self, targets: list[tuple[int, np.ndarray]], measured: list[tuple[int, np.ndarray]]
-    ) -> float:
+    def _lag(self, path: np.ndarray, first: int) -> float:
         """The smallest time shift of the path (s) that fits the measurements about as well
-        as the best one; 0 while the history is too short or the path too still to tell."""
-        first = targets[0][0]
-        path = np.array([t for _, t in targets])
-        counts = np.array([n for n, _ in measured], dtype=np.float64)
+        as the best one; 0 while the history is too short or the path too still to tell.
+        ``path``: the kept targets, the oldest sent as number ``first``."""
+        rows = self.measured.newest()
+        counts = rows[:, 0]
         # measurement taken after n targets: on time at path index n - 1, late by g periods
-        # at n - 1 - g; only those that the largest shift still finds on the kept path
-        usable = counts - 1 - self.max_shift >= first
-        if usable.sum() < self.window // 2:
+        # at n - 1 - g; only those that the largest shift still finds on the kept path (the
+        # counts never decrease: a suffix)
+        start = int(np.searchsorted(counts, first + 1 + self.max_shift))
+        if len(counts) - start < self.window // 2:
             return 0.0
-        m = np.array([q for (_, q), ok in zip(measured, usable, strict=True) if ok])
-        counts = counts[usable]
+        counts, m = counts[start:], rows[start:, 1:]
         span = path[int(counts[0] - 1 - self.max_shift - first) :]
         if float(np.max(np.ptp(span, axis=0))) < MIN_MOTION:
             return 0.0
-        spread = np.linspace(0, len(counts) - 1, min(len(counts), MAX_FIT))
-        keep = np.unique(spread.round()).astype(int)
+        keep = self._spread(len(counts))
         counts, m = counts[keep], m[keep]
-        resolution = max(SHIFT_RESOLUTION, self.max_shift / MAX_SHIFTS)
-        shifts = np.arange(0.0, self.max_shift + 1e-9, resolution)
-        index = counts[None, :] - 1 - shifts[:, None] - first  # shifts x measurements
-        lo = np.floor(index).astype(int)
-        hi = np.minimum(lo + 1, len(path) - 1)
-        frac = (index - lo)[..., None]
-        expected = path[lo] + frac * (path[hi] - path[lo])
-        cost = np.mean(np.sum((m[None] - expected) ** 2, axis=2), axis=1)
+        # the path at each shift and measurement, linear between targets (every index is on
+        # the kept path, >= 0: truncation is the floor; the last target's step is 0)
+        index = (counts - 1 - first)[None, :] - self._shifts[:, None]  # shifts x measurements
+        lo = index.astype(np.intp)
+        step = np.diff(path, axis=0, append=path[-1:])
+        error = m[None] - path[lo] - (index - lo)[..., None] * step[lo]
+        cost = np.einsum("smj,smj->s", error, error) / len(counts)  # mean squared, per shift
         good = np.flatnonzero(cost <= cost.min() * TIE + 1e-8)
-        return float(shifts[good[0]] * self.dt)
+        return float(self._shifts[good[0]] * self.dt)
+
+    def _spread(self, n: int) -> np.ndarray:
+        """Indices of at most ``MAX_FIT`` of ``n`` measurements, evenly spread (cached: the
+        window is full after its first steps)."""
+        if n not in self._spreads:
+            spread = np.linspace(0, n - 1, min(n, MAX_FIT))
+            self._spreads[n] = np.unique(spread.round()).astype(np.intp)
+        return self._spreads[n]

@@ -58,7 +58,11 @@ INTERNALS: tuple[tuple[str, str, str], ...] = (
     ("BaseEnv", "_before_simulation_step", "likewise"),
     ("BaseEnv", "_after_simulation_step", "likewise"),
     ("BaseAgent", "_controller_configs", "the scripted demo's IK for pd_joint_delta_pos"),
-    ("Articulation", "_objs", "sim_robot's PhysX articulation (numpy API, microseconds/call)"),
+    (
+        "Articulation",
+        "_objs",
+        "the PhysX articulation (numpy API, microseconds/call): sim_robot, the TCP's kinematics",
+    ),
     ("BaseRealAgent", "_sim_agent", "real agents fall through to the twin's agent"),
 )
 
@@ -191,23 +195,28 @@ def revolute_joints(base: BaseEnv) -> np.ndarray:
 
 
 def tcp_position_at(base: BaseEnv) -> Callable[[np.ndarray], np.ndarray]:
-    """Forward kinematics on the twin: the TCP position (sim world frame) at a joint config.
+    """Forward kinematics of the twin's robot: the TCP position (sim world frame) at a joint
+    config (the robot's joint order).
 
-    The twin's joints are left where they were: RealEnv syncs them to the readings anyway.
+    SAPIEN's Pinocchio model of the articulation, as ManiSkill's action conversion uses it
+    (mani_skill/trajectory/utils/actions/conversion.py: the base pose times the link's pose
+    from the model): the twin's joints stay as they are (posing the twin instead took 10x
+    longer, and moved the twin under a release thread's feet); the base pose is read at each
+    call (a task may place the robot per episode).
     """
     agent = base.agent
     if not hasattr(agent, "tcp"):
         raise ConfigError(
             f"safety.workspace needs a TCP, and the sim robot '{agent.uid}' declares none"
         )
-    robot = agent.robot
+    articulation = physx_articulation(agent.robot)
+    model = articulation.create_pinocchio_model()
+    tcp_index = int(agent.tcp.index[0])
 
     def tcp(qpos: np.ndarray) -> np.ndarray:
-        before = robot.get_qpos()
-        robot.set_qpos(torch.as_tensor(qpos, dtype=before.dtype).reshape(before.shape))
-        position = agent.tcp.pose.p[0].cpu().numpy().astype(np.float64)
-        robot.set_qpos(before)
-        return position
+        model.compute_forward_kinematics(np.asarray(qpos, dtype=np.float64))
+        pose = articulation.get_root_pose() * model.get_link_pose(tcp_index)
+        return np.asarray(pose.p, dtype=np.float64)
 
     return tcp
 
@@ -342,7 +351,7 @@ def controller_configs(agent: BaseAgent, mode: str) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# Used by the test benches and tools on a plain sim env (no RealEnv)
+# Used by the test benches and tools on a plain sim env (and the TCP's kinematics)
 # ---------------------------------------------------------------------------------------------
 def physx_articulation(robot: Articulation) -> Any:
     """The PhysX articulation under ManiSkill's batched wrapper (num_envs=1)."""
