@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/step_cost.py [--quick] [--steps N] [--rate-steps N]
                                              [--rates 100 250 500] [--no-profile]
+                                             [--step-priority N]
 
 - overhead: the wall time of ``step()`` minus the wait for the control tick (``TickClock.waited``)
   for RealEnv against mock_hardware over DDS, and for ManiSkill's ``Sim2RealEnv`` with an
@@ -15,7 +16,9 @@
   info carries only ``elapsed_steps`` (plus ``is_grasped``, which PickCube's observation
   reads): RealEnv's has every evaluate() key.
 - rates: the highest control rate with zero overruns over ``--rate-steps`` steps (state obs),
-  the policy moving every arm joint slowly (the safety layer's tracking fit runs).
+  the policy moving every arm joint slowly (the safety layer's tracking fit runs); with normal
+  scheduling and with ``RealEnv(step_priority=N)`` (SCHED_FIFO for the stepping thread; needs
+  root or an rtprio limit), alternating per rate.
 - arrival: when the command computed after tick k reaches a subscriber in another process
   (benchmarks/command_peer.py, its DDS receive time), after tick k, p50/p99, per case.
 - CPU: the RealEnv process's CPU time over the overhead run's wall time (100%: one core), its
@@ -358,16 +361,30 @@ def moving_action(shape: tuple[int, ...], k: int, rate: float, gripper: bool = T
 
 
 def real_run(
-    case: Case, config: Path, steps: int, rate: float, profile_steps: int = 0, move: bool = False
+    case: Case,
+    config: Path,
+    steps: int,
+    rate: float,
+    profile_steps: int = 0,
+    move: bool = False,
+    step_priority: int | None = None,
 ) -> RealRun:
     """RealEnv's step overheads at ``rate`` (an instant policy, still or ``move``-ing), then
     ``profile_steps`` more under cProfile."""
     from maniskill_real.env.real_env import RealEnv
 
     sim = sim_env(case)
-    env = RealEnv(sim, robot_config=config, scene_reset="none", control_freq=rate)
+    env = RealEnv(
+        sim,
+        robot_config=config,
+        scene_reset="none",
+        control_freq=rate,
+        step_priority=step_priority,
+    )
     try:
         env.reset(seed=0)
+        if step_priority is not None and not env.step_realtime:
+            raise SystemExit(f"--step-priority {step_priority}: SCHED_FIFO refused (not root?)")
         action = still_action(env.action_space.shape, case.gripper)
         for _ in range(WARMUP):
             env.step(action)
@@ -507,6 +524,12 @@ def main() -> None:
     p.add_argument("--joint-state-rate", type=float, default=100.0, help="mock_hardware's, Hz")
     p.add_argument("--cases", type=int, nargs="+", help="case numbers to run (1-based)")
     p.add_argument("--no-profile", action="store_true")
+    p.add_argument(
+        "--step-priority",
+        type=int,
+        default=50,
+        help="the rates also run with RealEnv(step_priority=N), side by side; 0: not",
+    )
     args = p.parse_args()
     # A timeout's SIGTERM unwinds through the finally blocks that stop the peer and the mock
     # (their own sessions: left running, they would load every later measurement).
@@ -569,17 +592,27 @@ def clean_rates(
         f"\ncontrol rates ({case.label}, a moving policy, {steps} steps each, "
         f"joint_states at {js_rate:g} Hz)"
     )
-    print(f"{'Hz':>6} {'overruns':>8} {'overhead p50/p99 ms':>20}")
+    priorities: list[int | None] = [None] + ([args.step_priority] if args.step_priority else [])
+    head = f"{'Hz':>6}"
+    for priority in priorities:
+        label = f"step_priority {priority}" if priority else "normal scheduling"
+        head += f"  {label + ': overruns, overhead p50/p99 ms':>46}"
+    print(head)
     config = write_config(case, logs)
-    clean = None
+    clean: dict[int | None, float | None] = dict.fromkeys(priorities)
     with start_mock(config, case, logs, js_rate):
         for rate in rates:
-            run = real_run(case, config, steps, rate, move=True)
-            o = run.overheads
-            print(f"{rate:>6g} {run.overruns:>8} {ms(o, 50):>9.3f}/{ms(o, 99):<9.3f}")
-            if run.overruns == 0:
-                clean = rate
-    print(f"highest rate with zero overruns: {clean or 'none'} Hz")
+            row = f"{rate:>6g}"
+            for priority in priorities:  # alternating: the machine's hour is the same for both
+                run = real_run(case, config, steps, rate, move=True, step_priority=priority)
+                o = run.overheads
+                row += f"  {run.overruns:>28} {ms(o, 50):>7.3f}/{ms(o, 99):<9.3f}"
+                if run.overruns == 0:
+                    clean[priority] = rate
+            print(row)
+    for priority, rate in clean.items():
+        how = f"step_priority {priority}" if priority else "normal scheduling"
+        print(f"highest rate with zero overruns, {how}: {rate or 'none'} Hz")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ class start their own robot, or none.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -41,6 +42,7 @@ from maniskill_real.core.camera import CameraFovError
 from maniskill_real.env.real_env import RealEnv
 from maniskill_real.errors import (
     ActionError,
+    ConfigError,
     JointMismatchError,
     RealEnvError,
     TopicTimeoutError,
@@ -396,6 +398,29 @@ class TestPandaTrajectoryArm:
         obs = env.step(env.action_space.sample())[0]
         assert shapes(obs) == shapes(sim_step)
         assert env.observation_space.contains(obs.numpy())
+
+    @pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_FIFO needs root here (CI runs as root)")
+    def test_step_priority_runs_the_loop_thread_realtime_from_reset_to_close(
+        self, envs: Envs, configs
+    ) -> None:
+        """step_priority: the thread that calls reset() steps under SCHED_FIFO at that
+        priority until close(), then has its own scheduling back; a priority outside 1-99 is
+        refused before anything starts."""
+        with pytest.raises(ConfigError, match="1-99"):
+            RealEnv(envs.sim(), robot_config=configs.fast, scene_reset="none", step_priority=0)
+
+        def scheduling() -> tuple[int, int]:
+            return os.sched_getscheduler(0) & ~os.SCHED_RESET_ON_FORK, os.sched_getparam(0)[0]
+
+        before = scheduling()
+        env = envs.real(envs.sim(), configs.fast, step_priority=40)
+        assert env.step_realtime is None and scheduling() == before
+        env.reset(seed=0)
+        assert env.step_realtime is True and scheduling() == (os.SCHED_FIFO, 40)
+        env.step(np.zeros(env.action_space.shape, np.float32))
+        assert scheduling() == (os.SCHED_FIFO, 40)
+        env.close()
+        assert scheduling() == before
 
     @pytest.mark.parametrize("mode", POSITION_MODES)
     def test_published_targets_equal_the_sim_controllers(

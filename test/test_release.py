@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from maniskill_real.core.release import SWITCH_INTERVAL_S, Releaser
+from maniskill_real.core.realtime import SWITCH_INTERVAL_S
+from maniskill_real.core.release import Releaser
 
 
 class Calls:

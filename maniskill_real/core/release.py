@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,14 +26,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-SWITCH_INTERVAL_S = 2e-4
-"""s: CPython's GIL switch interval while a real-time Releaser (``priority``) runs; CPython's
-default is 5 ms. A SCHED_FIFO release thread is woken on time, but Python in another thread
-(a policy computing across the tick) keeps the GIL until the interval passes.
-``benchmarks/latency.py --policy-ms 15 --priority 50``, 50 Hz, d=1, two runs each: release
-jitter p99 0.07 and 0.14 ms with this, 0.61 and 0.83 ms with the default. Without real-time
-priority the OS scheduler decides when the thread runs, and the interval made no difference
-there, so it is left alone then."""
+from maniskill_real.core.realtime import ThreadPriority
 
 SPIN_S = 0.001
 """s: how long before its deadline the release thread stops sleeping, prepares, and spins."""
@@ -44,32 +35,6 @@ Send = Callable[[], None]
 Prepare = Callable[[float], Send]
 """``prepare(deadline)`` runs up to ``spin_s`` before the deadline; the ``send`` it returns
 runs at the deadline."""
-
-
-class _SwitchInterval:
-    """``SWITCH_INTERVAL_S`` while any real-time Releaser is open; after, the interval found
-    before."""
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()  # a signal's close (env/guard.py) may release inside
-        self._users = 0
-        self._saved = 0.0
-
-    def acquire(self) -> None:
-        with self._lock:
-            if self._users == 0:
-                self._saved = sys.getswitchinterval()
-                sys.setswitchinterval(min(self._saved, SWITCH_INTERVAL_S))
-            self._users += 1
-
-    def release(self) -> None:
-        with self._lock:
-            self._users -= 1
-            if self._users == 0:
-                sys.setswitchinterval(self._saved)
-
-
-_fast_switching = _SwitchInterval()
 
 
 @dataclass(order=True)
@@ -91,7 +56,7 @@ class Releaser:
         priority: int | None = None,
     ) -> None:
         self.spin_s = spin_s
-        self.priority = priority
+        self._priority = ThreadPriority(priority) if priority is not None else None
         self.realtime: bool | None = None
         """Whether the thread got SCHED_FIFO ``priority`` (None: not asked, or not started)."""
         self._started = threading.Event()
@@ -106,9 +71,6 @@ class Releaser:
         self._seq = itertools.count()
         self._running: _Item | None = None
         self._closed = False
-        self._fast_switching = priority is not None
-        if self._fast_switching:
-            _fast_switching.acquire()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
         self._started.wait(5.0)
@@ -170,8 +132,8 @@ class Releaser:
                 return
             self._closed = True
             self._cond.notify_all()
-        if self._fast_switching:
-            _fast_switching.release()
+        if self._priority is not None:
+            self._priority.restore()
 
     # -- the release thread ---------------------------------------------------------------
     def _next_due(self) -> _Item | None:
@@ -189,12 +151,8 @@ class Releaser:
                 self._cond.wait(left - self.spin_s)
 
     def _loop(self) -> None:
-        if self.priority is not None:
-            try:  # 0: this thread (Linux); needs CAP_SYS_NICE or an rtprio limit
-                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.priority))
-                self.realtime = True
-            except (OSError, AttributeError):
-                self.realtime = False
+        if self._priority is not None:
+            self.realtime = self._priority.claim()
         self._started.set()
         while True:
             head = self._next_due()

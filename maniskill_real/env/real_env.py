@@ -32,6 +32,7 @@ from mani_skill.utils import common
 
 from maniskill_real.config import GRIPPER_KINDS, RobotConfig, SafetySettings, checked_count
 from maniskill_real.core.clock import TickClock
+from maniskill_real.core.realtime import ThreadPriority
 from maniskill_real.core.release import Releaser
 from maniskill_real.core.safety import SafetyConfig, SafetyFilter, SafetyLimits, SafetyReport
 from maniskill_real.env import sim_bridge
@@ -82,6 +83,14 @@ class RealEnv(sim_bridge.SimEnvCode):
             While set, CPython's GIL switch interval is 0.2 ms (core/release.py
             ``SWITCH_INTERVAL_S``), so the thread gets the GIL from a computing policy in time.
             None: normal scheduling.
+        step_priority: the SCHED_FIFO priority (1-99) to ask for the thread that calls
+            ``reset()``, the control loop's (for d=0, the thread whose step sends the
+            commands), from each ``reset()`` to ``close()``, where it may as for
+            ``release_priority``; ``self.step_realtime`` tells whether it got it. Threads and
+            processes started from it afterwards get normal scheduling; the GIL switch
+            interval is 0.2 ms meanwhile. At high rates it keeps the process's other threads
+            and other processes from delaying a step past its tick (benchmarks/step_cost.py
+            ``--step-priority``). None: the thread's scheduling is left alone.
 
     Deterministic latency (d >= 1): ``step(a_k)``, called with the observation of tick k,
     runs the sim controller on the reading of tick k and queues the targets; a release thread
@@ -137,9 +146,18 @@ class RealEnv(sim_bridge.SimEnvCode):
         sim_belief: Iterable[str] = (),
         latency_steps: int | None = None,
         release_priority: int | None = None,
+        step_priority: int | None = None,
     ) -> None:
         twin = sim_env.unwrapped
         sim_bridge.check_sim_env(twin)
+        try:  # (before anything starts: the release thread's too)
+            self._step_priority = (
+                ThreadPriority(step_priority) if step_priority is not None else None
+            )
+            if release_priority is not None:
+                ThreadPriority(release_priority)
+        except ValueError as e:
+            raise ConfigError(f"release_priority/step_priority: {e}") from None
         self.render_mode = twin.render_mode if render_mode is _KEEP else render_mode
         sim_bridge.check_render_mode(self.render_mode)
         self.twin = twin
@@ -204,6 +222,8 @@ class RealEnv(sim_bridge.SimEnvCode):
             if self.latency_steps
             else None
         )
+        self.step_realtime: bool | None = None
+        """Whether the thread that called ``reset()`` got ``step_priority`` (None: not asked)."""
         self.release_realtime = self._releaser.realtime if self._releaser else None
         if self._releaser is not None:  # an overrun moves the queued releases with the ticks
             self.clock.on_reanchor = self._releaser.shift
@@ -262,6 +282,8 @@ class RealEnv(sim_bridge.SimEnvCode):
         return self.guard.run(lambda: self.wrappers.call(lambda env: env.step(action)))
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        if self._step_priority is not None and not self._closed:
+            self.step_realtime = self._step_priority.claim()
         return self.guard.run(
             lambda: self.wrappers.call(lambda env: env.reset(seed=seed, options=options))
         )
@@ -278,6 +300,8 @@ class RealEnv(sim_bridge.SimEnvCode):
         try:
             self.agent.stop()
         finally:
+            if self._step_priority is not None:
+                self._step_priority.restore()
             self.guard.stop()
             self.wrappers.close()
 
