@@ -464,8 +464,9 @@ class RealEnv(sim_bridge.SimEnvCode):
 
     def _release_lock(self) -> AbstractContextManager:
         """The lock a release (``latency_steps`` >= 1) runs under, on its own thread: held by a
-        hold (nothing queued goes out after it), and while a step uses the twin (the gate's
-        workspace check poses the twin's kinematics)."""
+        hold (nothing queued goes out after it), and while a step reads the robot or runs the
+        safety layer (the gate reads the same capture, and shares the safety filter's tracking
+        history and blend-in count)."""
         return self._releaser.lock if self._releaser is not None else nullcontext()
 
     def _step_action(self, action: torch.Tensor) -> torch.Tensor:
