@@ -59,6 +59,7 @@ class ThreadPriority:
         self.priority = priority
         self._tid: int | None = None
         self._before: tuple[int, int] | None = None
+        """The thread's (policy, priority) before; None while not granted."""
 
     @property
     def thread(self) -> int | None:
@@ -71,17 +72,16 @@ class ThreadPriority:
         way."""
         tid = threading.get_native_id()
         if self._tid == tid:
-            return True
+            return self._before is not None
         self.restore()
+        fast_switching.acquire()
+        self._tid = tid
         try:
             before = (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority)
             policy = os.SCHED_FIFO | os.SCHED_RESET_ON_FORK
             os.sched_setscheduler(0, policy, os.sched_param(self.priority))
         except (OSError, AttributeError):  # refused, or not Linux
             return False
-        finally:
-            fast_switching.acquire()
-            self._tid = tid
         self._before = before
         return True
 
