@@ -25,7 +25,8 @@ MAX_SHIFTS = 48
 """Time shifts tried at most, and (``MAX_FIT``) measurements fitted at most, evenly spread:
 the fit's cost grows with both, so at fine resolution it would grow with the square of the
 control rate (benchmarks/safety_cost.py, max_lag 0.15 s: the safety layer took 3.56 ms a step
-at 250 Hz with every shift and measurement, 0.17 ms with these bounds)."""
+at 250 Hz with every shift and measurement, 0.17 ms with these bounds, 0.10 ms with the ring
+buffers)."""
 MAX_FIT = 24
 MIN_MOTION = 0.01
 """rad: targets that move less than this over the window tell nothing about a lag (0 s)."""
