@@ -113,6 +113,7 @@ def run_case(
         control_freq=rate,
         latency_steps=d,
         release_priority=priority,
+        step_priority=priority,
     )
     try:
         command = env.agent.commands["arm"]
@@ -167,7 +168,8 @@ def main() -> None:
         "--priority",
         type=int,
         default=0,
-        help="SCHED_FIFO priority for RealEnv's release thread and the recorder (0: normal)",
+        help="SCHED_FIFO priority for RealEnv's release thread, its stepping thread "
+        "(step_priority: d=0 sends from it) and the recorder (0: normal)",
     )
     p.add_argument(
         "--policy-ms",
@@ -211,7 +213,8 @@ def main() -> None:
     ms = 1e3
     print(
         f"{os.cpu_count()} CPU(s), load {os.getloadavg()[0]:.2f}; {args.steps} steps per row; "
-        f"release thread and recorder SCHED_FIFO priority {args.priority or 'none'}"
+        f"release thread, stepping thread and recorder SCHED_FIFO priority "
+        f"{args.priority or 'none'}"
     )
     print(
         f"{'Hz':>5} {'d':>2} {'n':>4} {'latency p50':>11} {'p99':>7} {'jitter p99':>10} "
