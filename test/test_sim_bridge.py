@@ -255,6 +255,27 @@ def test_plain_agent_runs_through_capture_sensor_data(plain_env: RealEnv) -> Non
     assert agent.stopped
 
 
+def test_a_reset_that_rebuilds_the_scene_is_refused_and_changes_nothing(plain_env: RealEnv) -> None:
+    """ManiSkill's reconfigure replaces the twin's agent: the observation would go on reading
+    the old robot, its TCP frozen where it was (seen in a scratch run: 9 cm off after 15
+    steps). Refused before anything moves, and the episode goes on; a sim env that rebuilds
+    its scene on its own (reconfiguration_freq) is refused at construction."""
+    plain_env.reset(seed=0)
+    twin_agent, targets = plain_env.twin.agent, len(plain_env.agent.targets)
+    with pytest.raises(ConfigError, match="reconfigure"):
+        plain_env.reset(seed=1, options={"reconfigure": True})
+    assert plain_env.twin.agent is twin_agent and len(plain_env.agent.targets) == targets
+    plain_env.step(np.zeros(8, dtype=np.float32))  # still live
+    sim = gym.make(
+        "PickCube-v1", sim_backend="physx_cpu", reward_mode="sparse", reconfiguration_freq=1
+    )
+    try:
+        with pytest.raises(ConfigError, match="reconfiguration_freq"):
+            RealEnv(sim, agent=PlainAgent(), scene_reset="none")
+    finally:
+        sim.close()
+
+
 class ReportingAgent(PlainAgent, RealAgent):
     """A PlainAgent whose world reports task state, as task topics do; it gates its targets."""
 

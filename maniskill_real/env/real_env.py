@@ -282,6 +282,7 @@ class RealEnv(sim_bridge.SimEnvCode):
         return self.guard.run(lambda: self.wrappers.call(lambda env: env.step(action)))
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        sim_bridge.check_reset_options(options)  # before the wrappers act on the reset too
         if self._step_priority is not None and not self._closed:
             self.step_realtime = self._step_priority.claim()
         return self.guard.run(
@@ -532,6 +533,7 @@ class RealEnv(sim_bridge.SimEnvCode):
         """Sim reset (samples the initial qpos), robot to it, scene reset, first observation."""
         if self._closed:
             raise RealEnvError("this RealEnv is closed")
+        sim_bridge.check_reset_options(options)  # (a wrapper's options; the episode goes on)
         twin = self.twin
         self._reset_done = False
         if self._releaser is not None:

@@ -105,6 +105,24 @@ def check_sim_env(base: BaseEnv) -> None:
             f"reward_mode '{base.reward_mode}' needs object states a real robot doesn't "
             "observe; make the sim env with reward_mode='sparse' or 'none'"
         )
+    if base.reconfiguration_freq != 0:
+        raise ConfigError(
+            f"the sim env rebuilds its scene every {base.reconfiguration_freq} reset(s) "
+            f"(reconfiguration_freq): {RECONFIGURE_WHY}; make it with reconfiguration_freq=0"
+        )
+
+
+RECONFIGURE_WHY = (
+    "RealEnv binds the twin's robot, objects and kinematics once, and a rebuilt scene would "
+    "leave the observation reading the old robot (its TCP frozen where it was)"
+)
+
+
+def check_reset_options(options: dict | None) -> None:
+    """A reset that would rebuild the twin's scene (ManiSkill's ``reconfigure``, sapien_env.py
+    ``BaseEnv.reset``) is refused before anything moves."""
+    if options and options.get("reconfigure"):
+        raise ConfigError(f"reset(options={{'reconfigure': True}}) refused: {RECONFIGURE_WHY}")
 
 
 def single_action_space(base: BaseEnv) -> gym.Space:
