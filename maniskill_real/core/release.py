@@ -151,9 +151,13 @@ class Releaser:
                 self._cond.wait(left - self.spin_s)
 
     def _loop(self) -> None:
-        if self._priority is not None:
-            self.realtime = self._priority.claim()
+        with self._cond:  # (a close() that came first: no priority to claim, nor to restore)
+            closed = self._closed
+            if self._priority is not None and not closed:
+                self.realtime = self._priority.claim()
         self._started.set()
+        if closed:
+            return
         while True:
             head = self._next_due()
             if head is None:

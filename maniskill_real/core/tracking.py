@@ -54,12 +54,13 @@ class _Ring:
         self.rows[i] = self.rows[i + self.size] = row
         self.count += 1
 
-    def newest(self, n: int | None = None) -> np.ndarray:
-        """The newest ``n`` rows (all kept ones if None), oldest first: a view."""
-        kept = min(self.count, self.size)
-        n = kept if n is None else min(n, kept)
+    def clear(self) -> None:
+        self.count = 0
+
+    def kept(self) -> np.ndarray:
+        """The kept rows (the newest ``size`` at most), oldest first: a view."""
         end = (self.count - 1) % self.size + self.size + 1
-        return self.rows[end - n : end]
+        return self.rows[end - min(self.count, self.size) : end]
 
 
 class TrackingMonitor:
@@ -88,8 +89,8 @@ class TrackingMonitor:
         return self.targets.count
 
     def restart(self) -> None:
-        self.targets.count = 0
-        self.measured.count = 0
+        self.targets.clear()
+        self.measured.clear()
 
     def sent_target(self, target: np.ndarray) -> None:
         """One step's position targets (the full joint vector), as published."""
@@ -105,7 +106,7 @@ class TrackingMonitor:
         q = np.asarray(qpos, dtype=np.float64)[self.tracked]
         self.measured.append(np.concatenate(([sent], q)))
         # (a copy: a latency release thread may append a target meanwhile)
-        path = self.targets.newest().copy()
+        path = self.targets.kept().copy()
         worst = int(self._tracked_index[np.argmax(np.abs(q - path[-1]))])
         return self._off_path(q, path), self._lag(path, sent - len(path)), worst
 
@@ -124,7 +125,7 @@ class TrackingMonitor:
         """The smallest time shift of the path (s) that fits the measurements about as well
         as the best one; 0 while the history is too short or the path too still to tell.
         ``path``: the kept targets, the oldest sent as number ``first``."""
-        rows = self.measured.newest()
+        rows = self.measured.kept()
         counts = rows[:, 0]
         # measurement taken after n targets: on time at path index n - 1, late by g periods
         # at n - 1 - g; only those that the largest shift still finds on the kept path (the

@@ -80,7 +80,7 @@ class RealEnv(sim_bridge.SimEnvCode):
         release_priority: (d >= 1) the SCHED_FIFO priority (1-99) to ask for the release
             thread, where the process may (root, CAP_SYS_NICE or an rtprio limit, as
             ros2_control's own loop asks); ``self.release_realtime`` tells whether it got it.
-            While set, CPython's GIL switch interval is 0.2 ms (core/release.py
+            While set, CPython's GIL switch interval is 0.2 ms (core/realtime.py
             ``SWITCH_INTERVAL_S``), so the thread gets the GIL from a computing policy in time.
             None: normal scheduling.
         step_priority: the SCHED_FIFO priority (1-99) to ask for the thread that calls
