@@ -46,6 +46,13 @@ class _SwitchInterval:
 fast_switching = _SwitchInterval()
 
 
+def checked_priority(priority: int) -> int:
+    """``priority`` if it is a SCHED_FIFO priority (1-99); ValueError otherwise."""
+    if not 1 <= priority <= 99:
+        raise ValueError(f"a SCHED_FIFO priority is 1-99, not {priority}")
+    return priority
+
+
 class ThreadPriority:
     """SCHED_FIFO at ``priority`` (1-99) for one thread, until :meth:`restore`.
 
@@ -54,9 +61,7 @@ class ThreadPriority:
     """
 
     def __init__(self, priority: int) -> None:
-        if not 1 <= priority <= 99:
-            raise ValueError(f"a SCHED_FIFO priority is 1-99, not {priority}")
-        self.priority = priority
+        self.priority = checked_priority(priority)
         self._tid: int | None = None
         self._before: tuple[int, int] | None = None
         """The thread's (policy, priority) before; None while not granted."""

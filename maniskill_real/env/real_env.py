@@ -32,7 +32,7 @@ from mani_skill.utils import common
 
 from maniskill_real.config import GRIPPER_KINDS, RobotConfig, SafetySettings, checked_count
 from maniskill_real.core.clock import TickClock
-from maniskill_real.core.realtime import ThreadPriority
+from maniskill_real.core.realtime import ThreadPriority, checked_priority
 from maniskill_real.core.release import Releaser
 from maniskill_real.core.safety import SafetyConfig, SafetyFilter, SafetyLimits, SafetyReport
 from maniskill_real.env import sim_bridge
@@ -150,14 +150,13 @@ class RealEnv(sim_bridge.SimEnvCode):
     ) -> None:
         twin = sim_env.unwrapped
         sim_bridge.check_sim_env(twin)
-        try:  # (before anything starts: the release thread's too)
-            self._step_priority = (
-                ThreadPriority(step_priority) if step_priority is not None else None
-            )
-            if release_priority is not None:
-                ThreadPriority(release_priority)
-        except ValueError as e:
-            raise ConfigError(f"release_priority/step_priority: {e}") from None
+        for name, priority in (("release", release_priority), ("step", step_priority)):
+            try:  # (before anything starts: the release thread, the agent's node)
+                if priority is not None:
+                    checked_priority(priority)
+            except ValueError as e:
+                raise ConfigError(f"{name}_priority: {e}") from None
+        self._step_priority = ThreadPriority(step_priority) if step_priority is not None else None
         self.render_mode = twin.render_mode if render_mode is _KEEP else render_mode
         sim_bridge.check_render_mode(self.render_mode)
         self.twin = twin
