@@ -8,8 +8,9 @@
   for RealEnv against mock_hardware over DDS, and for ManiSkill's ``Sim2RealEnv`` with an
   instant fake ``BaseRealAgent`` (no transport; its own sleep never runs: its control frequency
   is set unreachable and the loop is paced outside the timed region), per case: state with
-  pd_joint_delta_pos (evaluate() on the twin, then its keys from task topics that
-  benchmarks/command_peer.py publishes as sim_robot does) and pd_ee_delta_pose; rgbd with the
+  pd_joint_delta_pos (evaluate() on the twin; then is_grasped from the gripper's readings,
+  the rest on the twin; then every key from task topics that benchmarks/command_peer.py
+  publishes as sim_robot does) and pd_ee_delta_pose; rgbd with the
   mock's 640x480 test camera -> 128x128; rgbd with two and four cameras (panda_wristcam);
   state with 9 joints (Panda) and 14 (two arms, benchmarks/dual_panda.py), no task, one
   joint_trajectory_controller per arm: the scaling in cameras and in joints. Sim2RealEnv's
@@ -67,6 +68,8 @@ class Case:
     cameras: tuple[str, ...] = ()
     task_topics: bool = False
     """evaluate()'s keys from the peer's task topics (as sim_robot reports them), not the twin."""
+    grasp_estimator: bool = False
+    """is_grasped from the gripper's opening and effort (the rest of evaluate() on the twin)."""
     env_id: str = "PickCube-v1"
     reward_mode: str = "sparse"
     config: Path = REPO / "config" / "panda_mock.yaml"
@@ -83,6 +86,7 @@ SIDE_CAMERAS = {"left_camera": [0.0, 0.5, 0.5], "right_camera": [0.0, -0.5, 0.5]
 TASK_KEYS = ("success", "is_obj_placed", "is_robot_static", "is_grasped")  # PickCube's evaluate()
 CASES = (
     Case("state, pd_joint_delta_pos", "pd_joint_delta_pos", "state"),
+    Case("  + is_grasped from the gripper", "pd_joint_delta_pos", "state", grasp_estimator=True),
     Case("  + task topics", "pd_joint_delta_pos", "state", task_topics=True),
     Case("state, pd_ee_delta_pose", "pd_ee_delta_pose", "state"),
     Case("rgbd, 1 camera 640x480", "pd_joint_delta_pos", "rgbd", cameras=("base_camera",)),
@@ -181,6 +185,9 @@ def write_config(case: Case, folder: Path) -> Path:
     raw["robot_uid"] = case.robot_uid
     if case.task_topics:
         raw["task_namespace"] = "task"
+    if case.grasp_estimator:  # as test_objects.py's sim_robot grasp
+        fingers = ["panda_finger_joint1", "panda_finger_joint2"]
+        raw["grasp_estimator"] = {"joints": fingers, "opening": [0.005, 0.075], "min_effort": 5.0}
     if case.env_id == AT_REST:
         # both robots as dual_panda.yaml checks them: no TCP box (panda.yaml's is in PickCube's
         # frame, its robot 0.615 m behind the origin; the two-arm robot has no single TCP)
@@ -197,7 +204,7 @@ def write_config(case: Case, folder: Path) -> Path:
         }
         for name in case.cameras
     }
-    task = "_task" if case.task_topics else ""
+    task = "_task" if case.task_topics else "_grasp" if case.grasp_estimator else ""
     path = folder / f"{case.robot_uid}_{case.env_id}_{len(case.cameras)}cam{task}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pytest
 import yaml
 from geometry_msgs.msg import PoseStamped, TransformStamped
 from ros_helpers import RECORD_QOS, policy_env, wait_until
+from std_msgs.msg import Bool
 from tf2_msgs.msg import TFMessage
 
 from maniskill_real.config import load_robot_config
@@ -457,6 +459,79 @@ def test_grasp_estimator_reports_is_grasped_from_the_gripper(
     flags = [bool(g) for g in grasped]
     assert not any(flags[:approach]), flags
     assert all(flags[-PHASES[-1][1] // 2 :]), flags
+
+
+def test_is_grasping_comes_from_the_robot_and_the_twins_contacts_are_not_asked(
+    start_robot: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Only is_grasped reported (a task topic, which this process plays as the robot's world),
+    success and the rest still from the twin: PickCube's evaluate() asks the real agent
+    ``is_grasping``, which answers the topic's value; the twin's contact forces are never
+    queried by a step. info and the observation both follow the topic."""
+    config = write_config(
+        tmp_path,
+        "panda.yaml",
+        cameras={},
+        objects={"cube": {"sim_belief": True}},
+        task_topics={"is_grasped": "/world/grasped"},
+    )
+    start_robot("mock_hardware", **mock_params(config))
+    world = RosNode("fake_world")
+    pub = world.publisher(Bool, "/world/grasped", STATE_QOS)
+    grasped = threading.Event()
+    stop = threading.Event()
+
+    def publish() -> None:
+        while not stop.wait(0.02):
+            pub.publish(Bool(data=grasped.is_set()))
+
+    thread = threading.Thread(target=publish, daemon=True)
+    thread.start()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        env = RealEnv(policy_env(obs_mode="state_dict"), robot_config=config, scene_reset="none")
+    assert not [w for w in caught if "is_grasping" in str(w.message)]
+    asked: list[bool] = []
+    twin_answer = env.twin.agent.is_grasping
+    env.twin.agent.is_grasping = lambda *a, **k: asked.append(True) or twin_answer(*a, **k)
+    try:
+        obs, info = env.reset(seed=SEED)
+        assert not info["is_grasped"].item() and not obs["extra"]["is_grasped"].item()
+        asked.clear()  # (the twin's own reset evaluates the sim env once: ManiSkill's reset)
+        *_, info = env.step(np.zeros(8, dtype=np.float32))
+        assert not info["is_grasped"].item()
+        grasped.set()
+        wait_until(lambda: env.agent.task_state().get("is_grasped") is True, 5.0, "is_grasped")
+        obs, *_, info = env.step(np.zeros(8, dtype=np.float32))
+        assert info["is_grasped"].item() and obs["extra"]["is_grasped"].item()
+        assert "success" in info and "is_robot_static" in info  # still the twin's evaluate()
+        assert asked == [], "the twin's contact forces were queried"
+    finally:
+        stop.set()
+        thread.join()
+        env.close()
+        world.close()
+
+
+def test_an_unreported_grasp_is_warned_about_before_anything_moves(tmp_path: Path) -> None:
+    """PickCube asks is_grasping and nothing reports it: RealEnv warns at construction, naming
+    the config keys; the real agent then answers the twin's (unchanging) contacts. PushCube
+    asks no grasp: no warning."""
+    topics = {"success": "world/success", "is_obj_placed": "world/placed"}
+    config = write_config(tmp_path, "panda.yaml", task_topics=topics)
+    with pytest.warns(UserWarning, match=r"Panda\.is_grasping.*'grasp_estimator'.*robot\.yaml"):
+        env = RealEnv(policy_env(obs_mode="rgb"), robot_config=config, scene_reset="none")
+    try:
+        cube = env.twin.cube
+        assert env.agent.is_grasping(cube).tolist() == env.twin.agent.is_grasping(cube).tolist()
+    finally:
+        env.close()
+    push = gym.make("PushCube-v1", obs_mode="rgb", reward_mode="sparse", sim_backend="physx_cpu")
+    config = write_config(tmp_path, "panda.yaml", task_topics={"success": "world/success"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        RealEnv(push, robot_config=config, scene_reset="none").close()
+    assert not [w for w in caught if "is_grasping" in str(w.message)]
 
 
 def test_cube_pose_from_tf_with_an_offset(start_robot: Callable[..., Any], tmp_path: Path) -> None:

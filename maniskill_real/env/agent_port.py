@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 from mani_skill.agents.base_real_agent import BaseRealAgent
 
 if TYPE_CHECKING:
-    import torch
     from mani_skill.envs.sapien_env import BaseEnv
 
 JOINT_SOURCE = "the joint readings"
@@ -50,6 +50,17 @@ class RealAgent(BaseRealAgent):
     def task_state_keys(self) -> set[str]:
         """The info keys :meth:`task_state` reports (they replace evaluate()'s)."""
         return set()
+
+    def is_grasping(self, object: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+        """The grasp the robot reports (``task_state()["is_grasped"]``: a task topic or the
+        gripper's own readings), whichever object a task asks about; the twin's answer only
+        when nothing reports it. ManiSkill's agents answer from contact forces
+        (mani_skill/agents/robots/panda/panda.py ``is_grasping``), which the twin, never
+        stepped, does not have: asking costs most of PickCube's evaluate() and tells nothing."""
+        state = self.task_state()
+        if "is_grasped" in state:
+            return torch.tensor([state["is_grasped"]])
+        return self._sim_agent.is_grasping(object, *args, **kwargs)
 
     def object_sources(self) -> dict[str, bool]:
         """Sim actor name -> True if the robot side reads its real pose, False if it is marked

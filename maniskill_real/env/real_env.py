@@ -18,6 +18,7 @@ time; the step still observes at tick k+1, right after that tick's release. See 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import fields
@@ -194,14 +195,25 @@ class RealEnv(sim_bridge.SimEnvCode):
         self._safety_report = SafetyReport()
         self.port.bind(twin, self._camera_streams(), horizon=self.control_dt, gate=self._gate)
         sources = self.port.object_sources()
+        reported = self.port.task_state_keys()
         self.sim_belief = sim_bridge.check_object_sources(
             twin,
             posed={name for name, posed in sources.items() if posed},
             believed={name for name, posed in sources.items() if not posed} | set(sim_belief),
-            reported=self.port.task_state_keys(),
+            reported=reported,
             config_path=getattr(config, "path", None),
         )
         """Actors the observation or evaluate() read from the twin's belief, not the robot."""
+        if "is_grasped" not in reported and sim_bridge.asks_grasp(twin):
+            warnings.warn(
+                f"{twin.spec.id if twin.spec else type(twin).__name__}'s evaluate() or "
+                f"observation asks {type(twin.agent).__name__}.is_grasping, which reads contact "
+                "forces: the twin never steps physics, so on the robot is_grasped would be its "
+                "answer, which never changes. Report it from the robot: "
+                f"'grasp_estimator' or 'task_topics.is_grasped' in "
+                f"{getattr(config, 'path', None) or 'the robot config'}",
+                stacklevel=2,
+            )
         self._evaluate_keys = tuple(twin.evaluate())
         """The sim's evaluate() keys (a task's are fixed): when the robot side reports all of
         them, the twin's evaluate() is not run at all."""

@@ -45,7 +45,7 @@ MANISKILL_CHECKED = "3.0.1"
 INTERNALS: tuple[tuple[str, str, str], ...] = (
     ("BaseEnv", "_orig_single_action_space", "the un-batched action space RealEnv validates"),
     ("BaseEnv", "_get_obs_agent", "borrowed: the agent part of the observation"),
-    ("BaseEnv", "_get_obs_extra", "borrowed: the task's extra observation; the object probe"),
+    ("BaseEnv", "_get_obs_extra", "borrowed: the task's extra observation; object/grasp probes"),
     ("BaseEnv", "_get_obs_state_dict", "borrowed: state observations"),
     ("BaseEnv", "_get_obs_with_sensor_data", "borrowed: visual observations"),
     ("BaseEnv", "_get_obs_sensor_data", "overridden with real frames; the sim's for camera-check"),
@@ -362,6 +362,30 @@ def check_object_sources(
             "the sim's belief, which info['sim_belief'] then lists every step"
         )
     return sorted(used)
+
+
+def asks_grasp(base: BaseEnv) -> bool:
+    """Whether the sim env's evaluate() or state observation asks its agent ``is_grasping``
+    (PickCube's ``is_grasped``): the probe counts the calls on the twin's agent, then removes
+    itself."""
+    agent = base.agent
+    if not hasattr(agent, "is_grasping"):
+        return False
+    asked: list[bool] = []
+    answer = agent.is_grasping
+
+    def probe(*args: Any, **kwargs: Any) -> Any:
+        asked.append(True)
+        return answer(*args, **kwargs)
+
+    agent.is_grasping = probe
+    try:
+        info = base.evaluate()
+        if base.obs_mode != "none":
+            base._get_obs_extra(info)
+    finally:
+        del agent.is_grasping
+    return bool(asked)
 
 
 def controller_configs(agent: BaseAgent, mode: str) -> Any:
