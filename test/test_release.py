@@ -111,17 +111,48 @@ def test_closed_releaser_takes_no_more(calls: Calls) -> None:
         r.schedule(time.monotonic(), calls.make("b"))
 
 
-def test_prepared_at_most_spin_s_early_then_sent_at_the_deadline(
+def test_prepared_at_most_the_lead_early_then_sent_at_the_deadline(
     releaser: Releaser, calls: Calls
 ) -> None:
     """RealEnv gates and builds a release in the prepare, so that only the publish runs at
     the deadline."""
     deadline = time.monotonic() + 0.05
+    lead = releaser.lead()
+    assert lead == releaser.spin_s  # no prepare yet
     releaser.schedule(deadline, calls.make("a"))
     assert releaser.wait_done(deadline, timeout=10.0)
     [(_, prepared)] = calls.prepared
     [(_, _, sent)] = calls.ran
-    assert deadline - releaser.spin_s <= prepared <= sent and sent >= deadline
+    assert deadline - lead <= prepared <= sent and sent >= deadline
+
+
+def test_the_lead_grows_with_slow_prepares_up_to_its_cap(calls: Calls) -> None:
+    """A prepare that ran 4 ms (cold code after a long sleep) starts the next ones that much
+    earlier than ``spin_s``, so their publish is still at the deadline; never earlier than
+    ``max_lead_s``."""
+    r = Releaser(calls.errors.append, spin_s=0.001, max_lead_s=0.02)
+    try:
+        started: list[float] = []
+        for name, took in (("slow", 0.004), ("slower", 0.05)):
+
+            def prepare(deadline: float, name: str = name, took: float = took):
+                started.append(time.monotonic())
+                time.sleep(took)
+                return calls.make(name)(deadline)
+
+            deadline = time.monotonic() + 0.1
+            lead = r.lead()
+            r.schedule(deadline, prepare)
+            assert r.wait_done(deadline, timeout=10.0)
+            assert started[-1] >= deadline - lead
+            if name == "slow":
+                assert 0.001 + 0.004 <= r.lead() < 0.02
+            else:
+                assert r.lead() == 0.02
+        assert [name for name, _, _ in calls.ran] == ["slow", "slower"]
+        assert all(sent >= deadline for _, deadline, sent in calls.ran)
+    finally:
+        r.close()
 
 
 def test_a_drop_after_the_prepare_sends_nothing(releaser: Releaser, calls: Calls) -> None:

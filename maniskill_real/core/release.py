@@ -1,12 +1,14 @@
 """Releases at absolute times: a thread that runs each scheduled call at its deadline.
 
 RealEnv's deterministic latency (``latency_steps`` d >= 1) hands the command computed at tick k
-to a ``Releaser`` due at tick k + d. The thread sleeps until ``spin_s`` before the deadline
-(a sleep wakes up late by the scheduler's slack, more on a loaded machine), *prepares* the
-call (RealEnv: the safety gate and the messages), spins on the monotonic clock until the
-deadline and *sends* it: what happens at the deadline is only the publish, so its time does not
-vary with the gate's (on the 2-core VM, code that slept a control period runs several times
-slower than warm code: benchmarks/step_cost.py measures that "cold" factor). Calls run one at a
+to a ``Releaser`` due at tick k + d. The thread sleeps until :meth:`Releaser.lead` before the
+deadline (a sleep wakes up late by the scheduler's slack, more on a loaded machine),
+*prepares* the call (RealEnv: the safety gate and the messages), spins on the monotonic clock
+until the deadline and *sends* it: what happens at the deadline is only the publish, so its
+time does not vary with the gate's. The lead is ``spin_s`` plus the longest of the recent
+prepares: on the 2-core VM, code that slept a control period runs several times slower than
+warm code (benchmarks/step_cost.py measures that "cold" factor), and a prepare that took 1 ms
+warm took 1-1.7 ms at 20 Hz, past a fixed 1 ms lead in most releases. Calls run one at a
 time, in deadline order, each phase under ``lock``; :meth:`drop` takes the same lock, so after
 it returns no dropped call is sent, and none is half-way through (a fault's hold is published
 after any release in flight).
@@ -21,6 +23,7 @@ import heapq
 import itertools
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -29,12 +32,16 @@ from typing import Any
 from maniskill_real.core.realtime import ThreadPriority
 
 SPIN_S = 0.001
-"""s: how long before its deadline the release thread stops sleeping, prepares, and spins."""
+"""s: how long the release thread spins, at least, between a prepare and its deadline."""
+MAX_LEAD_S = 0.005
+"""s: the earliest a prepare runs before its deadline, however long the recent ones took."""
+PREPARES_KEPT = 20
+"""How many recent prepare durations the lead is taken from."""
 
 Send = Callable[[], None]
 Prepare = Callable[[float], Send]
-"""``prepare(deadline)`` runs up to ``spin_s`` before the deadline; the ``send`` it returns
-runs at the deadline."""
+"""``prepare(deadline)`` runs up to :meth:`Releaser.lead` before the deadline; the ``send``
+it returns runs at the deadline."""
 
 
 @dataclass(order=True)
@@ -54,8 +61,12 @@ class Releaser:
         now: Callable[[], float] = time.monotonic,
         name: str = "release",
         priority: int | None = None,
+        max_lead_s: float = MAX_LEAD_S,
     ) -> None:
         self.spin_s = spin_s
+        self.max_lead_s = max(max_lead_s, spin_s)
+        self._prepares: deque[float] = deque(maxlen=PREPARES_KEPT)
+        """s: how long the recent prepares took (a wait for ``lock`` included)."""
         self._priority = ThreadPriority(priority) if priority is not None else None
         self.realtime: bool | None = None
         """Whether the thread got SCHED_FIFO ``priority`` (None: not asked, or not started)."""
@@ -76,7 +87,7 @@ class Releaser:
         self._started.wait(5.0)
 
     def schedule(self, deadline: float, prepare: Prepare) -> None:
-        """Run ``prepare(deadline)`` up to ``spin_s`` before ``deadline`` (monotonic s; as
+        """Run ``prepare(deadline)`` up to :meth:`lead` before ``deadline`` (monotonic s; as
         moved by :meth:`shift`) and the call it returns at ``deadline``; both at once if that
         has passed."""
         with self._cond:
@@ -91,6 +102,11 @@ class Releaser:
             for item in self._queue:
                 item.deadline += seconds  # (the same shift for all: still a heap)
             self._cond.notify_all()
+
+    def lead(self) -> float:
+        """s before a deadline that its prepare starts: ``spin_s`` plus the longest of the
+        recent prepares, at most ``max_lead_s``."""
+        return min(self.max_lead_s, self.spin_s + max(self._prepares, default=0.0))
 
     def pending(self) -> int:
         """Calls queued or running."""
@@ -137,7 +153,7 @@ class Releaser:
 
     # -- the release thread ---------------------------------------------------------------
     def _next_due(self) -> _Item | None:
-        """The head of the queue once it is due within ``spin_s``; None when closed."""
+        """The head of the queue once it is due within :meth:`lead`; None when closed."""
         with self._cond:
             while True:
                 if self._closed:
@@ -145,10 +161,10 @@ class Releaser:
                 if not self._queue:
                     self._cond.wait()
                     continue
-                left = self._queue[0].deadline - self._now()
-                if left <= self.spin_s:
+                left = self._queue[0].deadline - self._now() - self.lead()
+                if left <= 0:
                     return self._queue[0]
-                self._cond.wait(left - self.spin_s)
+                self._cond.wait(left)
 
     def _loop(self) -> None:
         with self._cond:  # (a close() that came first: no priority to claim, nor to restore)
@@ -162,7 +178,9 @@ class Releaser:
             head = self._next_due()
             if head is None:
                 return
+            start = self._now()
             send = self._run(head, partial(head.prepare, head.deadline))
+            self._prepares.append(self._now() - start)
             if send is None:
                 continue
             now = self._now

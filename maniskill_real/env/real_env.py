@@ -46,8 +46,8 @@ from maniskill_real.extras import missing_extra
 _KEEP = object()
 COMMAND_TRANSPORT_S = 0.005
 """s from publishing a target to the controller starting it from the state it reads, on top
-of the reading's age (DDS on one host, a controller update at 500 Hz or faster; and up to
-core/release.py's ``SPIN_S`` between the gate and the publish of a scheduled release)."""
+of the reading's age and, for a scheduled release, the time from the gate to its deadline
+(DDS on one host, a controller update at 500 Hz or faster)."""
 
 
 class RealEnv(sim_bridge.SimEnvCode):
@@ -193,6 +193,8 @@ class RealEnv(sim_bridge.SimEnvCode):
         settings = safety or (config.safety if isinstance(config, RobotConfig) else None)
         self.safety = self._safety_filter(settings or SafetySettings(blend_in_steps=1))
         self._safety_report = SafetyReport()
+        self._gate_due: float | None = None
+        """The deadline of the release being gated (monotonic s; None: sent as computed)."""
         self.port.bind(twin, self._camera_streams(), horizon=self.control_dt, gate=self._gate)
         sources = self.port.object_sources()
         reported = self.port.task_state_keys()
@@ -369,7 +371,9 @@ class RealEnv(sim_bridge.SimEnvCode):
             velocity, lead = np.zeros_like(measured), 0.0
         else:
             measured, velocity, newest_age = newest
-            lead = newest_age + COMMAND_TRANSPORT_S
+            due = self._gate_due
+            ahead = 0.0 if due is None else max(0.0, due - time.monotonic())
+            lead = newest_age + ahead + COMMAND_TRANSPORT_S
         if interface == "velocity":
             safe, report = self.safety.velocities(values, measured)
         else:
@@ -503,10 +507,15 @@ class RealEnv(sim_bridge.SimEnvCode):
     ) -> Callable[[], None]:
         """One step's targets through the gate and into messages, now; returns the send, which
         checks again that nothing faulted and the reading is still fresh, publishes, and notes
-        when. (With ``latency_steps`` >= 1 the release thread prepares up to 1 ms before the
-        tick, core/release.py's ``SPIN_S``: within the gate's ``COMMAND_TRANSPORT_S`` lead.)"""
+        when. (With ``latency_steps`` >= 1 the release thread prepares a few ms before the
+        tick, core/release.py's ``Releaser.lead``: the gate extrapolates the newest reading's
+        motion to that deadline too.)"""
         self._safety_report = SafetyReport()
-        publish = self.port.prepare_targets(pos, vel, self._gate)
+        self._gate_due = due
+        try:
+            publish = self.port.prepare_targets(pos, vel, self._gate)
+        finally:
+            self._gate_due = None
         report = self._safety_report
 
         def send() -> None:
