@@ -7,8 +7,8 @@ deadline (a sleep wakes up late by the scheduler's slack, more on a loaded machi
 until the deadline and *sends* it: what happens at the deadline is only the publish, so its
 time does not vary with the gate's. The lead is ``spin_s`` plus the longest of the recent
 prepares: on the 2-core VM, code that slept a control period runs several times slower than
-warm code (benchmarks/step_cost.py measures that "cold" factor), and a prepare that took 1 ms
-warm took 1-1.7 ms at 20 Hz, past a fixed 1 ms lead in most releases. Calls run one at a
+warm code (benchmarks/step_cost.py measures that "cold" factor): RealEnv's prepare took 1.0 ms
+p50 and 1.7 ms p99 at 20 Hz, past a fixed 1 ms lead in most releases. Calls run one at a
 time, in deadline order, each phase under ``lock``; :meth:`drop` takes the same lock, so after
 it returns no dropped call is sent, and none is half-way through (a fault's hold is published
 after any release in flight).

@@ -95,9 +95,9 @@ class RealEnv(sim_bridge.SimEnvCode):
 
     Deterministic latency (d >= 1): ``step(a_k)``, called with the observation of tick k,
     runs the sim controller on the reading of tick k and queues the targets; a release thread
-    publishes them at the scheduled time of tick k + d. It wakes 1 ms before, re-runs the
-    check-then-send gate (the safety filter against the newest reading) and builds the
-    messages, spins to the tick, checks again that nothing faulted and the reading is still
+    publishes them at the scheduled time of tick k + d. It wakes a little before (its
+    ``Releaser.lead``), re-runs the check-then-send gate (the safety filter against the newest
+    reading, its motion extrapolated to the tick) and builds the messages, spins to the tick, checks again that nothing faulted and the reading is still
     fresh, and publishes: only the publish runs at the tick. A failure holds the robot like
     any fault. The step still waits for tick k+1, lets that tick's release (the command of
     step k+1-d) go out first, then samples: so the observation it returns is the robot at
