@@ -97,9 +97,9 @@ class RealEnv(sim_bridge.SimEnvCode):
     runs the sim controller on the reading of tick k and queues the targets; a release thread
     publishes them at the scheduled time of tick k + d. It wakes a little before (its
     ``Releaser.lead``), re-runs the check-then-send gate (the safety filter against the newest
-    reading, its motion extrapolated to the tick) and builds the messages, spins to the tick, checks again that nothing faulted and the reading is still
-    fresh, and publishes: only the publish runs at the tick. A failure holds the robot like
-    any fault. The step still waits for tick k+1, lets that tick's release (the command of
+    reading, its motion extrapolated to the tick) and builds the messages, spins to the tick,
+    checks again that nothing faulted and the reading is still fresh, and publishes: only the
+    publish runs at the tick. A failure holds the robot like any fault. The step still waits for tick k+1, lets that tick's release (the command of
     step k+1-d) go out first, then samples: so the observation it returns is the robot at
     tick k+1, having run the commands of steps up to k-d during the period (k, k+1] (for d=1:
     the previous step's command; the command of this step goes out at the tick the
