@@ -93,23 +93,23 @@ class RealEnv(sim_bridge.SimEnvCode):
             and other processes from delaying a step past its tick (benchmarks/step_cost.py
             ``--step-priority``). None: the thread's scheduling is left alone.
 
-    Deterministic latency (d >= 1): ``step(a_k)``, called with the observation of tick k,
-    runs the sim controller on the reading of tick k and queues the targets; a release thread
+    Deterministic latency (d >= 1): ``step(a_k)``, called with the observation of tick k, runs
+    the sim controller on the reading of tick k and queues the targets; a release thread
     publishes them at the scheduled time of tick k + d. It wakes a little before (its
     ``Releaser.lead``), re-runs the check-then-send gate (the safety filter against the newest
     reading, its motion extrapolated to the tick) and builds the messages, spins to the tick,
     checks again that nothing faulted and the reading is still fresh, and publishes: only the
-    publish runs at the tick. A failure holds the robot like any fault. The step still waits for tick k+1, lets that tick's release (the command of
-    step k+1-d) go out first, then samples: so the observation it returns is the robot at
-    tick k+1, having run the commands of steps up to k-d during the period (k, k+1] (for d=1:
-    the previous step's command; the command of this step goes out at the tick the
-    observation is taken). Until tick d nothing is released: the robot holds its reset pose.
-    Commands still queued are dropped, never sent, on a fault, on ``reset()`` and on
-    ``close()``. Releases run on the schedule even while the policy computes (a slow step does
-    not delay them). A step past its tick counts an overrun and re-anchors the ticks as for
-    d=0; the queued releases move with them, so the command of step k still goes out at
-    (re-anchored) tick k + d.
-    ``maniskill_real.sim.latency.LatencyWrapper`` gives the sim env the same timing.
+    publish runs at the tick. A failure holds the robot like any fault. The step still waits for
+    tick k+1, lets that tick's release (the command of step k+1-d) go out first, then samples:
+    so the observation it returns is the robot at tick k+1, having run the commands of steps up
+    to k-d during the period (k, k+1] (for d=1: the previous step's command; the command of this
+    step goes out at the tick the observation is taken). Until tick d nothing is released: the
+    robot holds its reset pose. Commands still queued are dropped, never sent, on a fault, on
+    ``reset()`` and on ``close()``. Releases run on the schedule even while the policy computes
+    (a slow step does not delay them). A step past its tick counts an overrun and re-anchors the
+    ticks as for d=0; the queued releases move with them, so the command of step k still goes
+    out at (re-anchored) tick k + d. ``maniskill_real.sim.latency.LatencyWrapper`` gives the sim
+    env the same timing.
 
     ``info["timing"]`` every step: ``tick_s`` (the tick of the observation, monotonic s),
     ``sampled_s`` (when its inputs were read), ``released_s`` (when the command released
