@@ -27,6 +27,7 @@ from rclpy.qos import (
     ReliabilityPolicy,
 )
 from rclpy.signals import SignalHandlerOptions
+from rosgraph_msgs.msg import Clock
 
 from maniskill_real.config import fastdds_profile
 from maniskill_real.errors import TopicTimeoutError
@@ -159,6 +160,12 @@ class Latest(Generic[MsgT]):
                 return None, 0, float("inf")
             return self._msg, self._stamp_ns, (self._clock_ns() - self._stamp_ns) * 1e-9
 
+    def message(self) -> MsgT | None:
+        """The newest message (None before the first), without its stamp or age."""
+        with self._lock:
+            self._take()
+            return self._msg
+
     def wait(self, timeout: float) -> None:
         """Block until a first message arrived, or raise TopicTimeoutError."""
         if not poll_until(lambda: self.get()[0] is not None, timeout, self.POLL_S):
@@ -206,6 +213,10 @@ class RosNode:
         self._executor.add_node(self.node)
         self._extra_nodes: list[Node] = []
         self._polled: Node | None = None
+        self._sim_clock: Latest[Clock] | None = None
+        if self.node.get_parameter("use_sim_time").value:
+            # its stamp callable is never asked: a Clock has no header, and its age is unused
+            self._sim_clock = self.latest(Clock, "/clock", LATEST_QOS, clock_ns=time.time_ns)
         self._thread = threading.Thread(target=self._spin, name=f"{name}-executor", daemon=True)
         self._thread.start()
 
@@ -243,7 +254,16 @@ class RosNode:
         self._executor.create_task(fn)
 
     def now_ns(self) -> int:
-        """ROS time (follows /clock when use_sim_time is set)."""
+        """ROS time. With use_sim_time: the newest /clock message, taken from the reader when
+        asked, as inputs are (``Latest``). The node's clock follows /clock too, but through
+        rclpy's TimeSource callback on the executor thread (rclpy/time_source.py
+        ``clock_callback``), which lagged: in 300 steps on sim_robot's sim time, two joint
+        readings were stamped ahead of it, one by 50 ms, the limit past which a reading is
+        refused as stamped in the future."""
+        if self._sim_clock is not None:
+            msg = self._sim_clock.message()
+            if msg is not None:
+                return stamp_to_ns(msg.clock)
         return self.node.get_clock().now().nanoseconds
 
     def wait_for_clock(self, timeout: float) -> None:
@@ -253,10 +273,15 @@ class RosNode:
             raise TopicTimeoutError("/clock", timeout)
 
     def latest(
-        self, msg_type: type[MsgT], topic: str, qos: QoSProfile = LATEST_QOS
+        self,
+        msg_type: type[MsgT],
+        topic: str,
+        qos: QoSProfile = LATEST_QOS,
+        clock_ns: Callable[[], int] | None = None,
     ) -> Latest[MsgT]:
         """The newest message on ``topic``, read when asked (``Latest``): its subscription
-        belongs to a second node of this context that no executor spins."""
+        belongs to a second node of this context that no executor spins. Ages are on
+        ``clock_ns`` (default: :meth:`now_ns`)."""
         if self._polled is None:
             self._polled = Node(
                 f"{self.node.get_name()}_inputs",
@@ -265,7 +290,7 @@ class RosNode:
                 start_parameter_services=False,
             )
         subscription = self._polled.create_subscription(msg_type, topic, _unused, qos)
-        return Latest(subscription, self.now_ns)
+        return Latest(subscription, clock_ns or self.now_ns)
 
     def publisher(self, msg_type: type, topic: str, qos: QoSProfile = COMMAND_QOS) -> Any:
         return self.node.create_publisher(msg_type, topic, qos)
