@@ -215,7 +215,7 @@ class RosNode:
         self._polled: Node | None = None
         self._sim_clock: Latest[Clock] | None = None
         if self.node.get_parameter("use_sim_time").value:
-            # its stamp callable is never asked: a Clock has no header, and its age is unused
+            # a Clock has no header: its "stamp" is its arrival on the system clock, unused
             self._sim_clock = self.latest(Clock, "/clock", LATEST_QOS, clock_ns=time.time_ns)
         self._thread = threading.Thread(target=self._spin, name=f"{name}-executor", daemon=True)
         self._thread.start()
