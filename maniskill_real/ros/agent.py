@@ -237,11 +237,13 @@ class ROS2Agent(RealAgent):
         return self.snapshot
 
     def task_state(self) -> dict[str, bool]:
-        if self.inputs is None:
+        """The snapshot's: read with the joints, so that evaluate() and every ``is_grasping``
+        it asks see the same values."""
+        if self.snapshot is None:
             return {}
-        state = self.inputs.task_state()
+        state = dict(self.snapshot.task)
         estimator = self.config.grasp_estimator
-        if estimator is not None and self.snapshot is not None:
+        if estimator is not None:
             state["is_grasped"] = self._grasped(estimator)
         return state
 

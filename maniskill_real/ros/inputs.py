@@ -51,6 +51,8 @@ class Snapshot:
     """sim actor name -> its real pose in the sim world (ManiSkill raw pose: p, q wxyz)."""
     effort: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """Joint efforts, sim order (empty when /joint_states carries none)."""
+    task: dict[str, bool] = field(default_factory=dict)
+    """The newest task booleans from the configured topics (info key -> value)."""
 
 
 @dataclass
@@ -279,6 +281,7 @@ class RobotInputs:
         snap.ages.update(ages)
         for name, cam in self.cameras.items():
             snap.sensor_data[name] = cam.frames(snap)
+        snap.task = self.task_state()
         return snap
 
     def task_state(self) -> dict[str, bool]:
